@@ -1,0 +1,72 @@
+"""Turning untrusted feed fields into clean, inert values."""
+
+from __future__ import annotations
+
+import html
+import re
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+import nh3
+
+# Enough structure for a summary; nothing that can run, load or restyle.
+ALLOWED_TAGS = {"a", "b", "strong", "i", "em", "p", "br", "ul", "ol", "li", "blockquote"}
+ALLOWED_ATTRIBUTES = {"a": {"href"}}
+TRACKING_PARAMS = re.compile(
+    r"^(utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|yclid|_hsenc|_hsmi|igshid|ref_src)$",
+    re.IGNORECASE,
+)
+_WS = re.compile(r"\s+")
+
+
+def plain_text(value: str | None) -> str:
+    """Markup removed, entities decoded, whitespace collapsed."""
+    if not value:
+        return ""
+    text = nh3.clean(value, tags=set())
+    # nh3 leaves entities encoded; decode twice for feeds that double-escape.
+    text = html.unescape(html.unescape(text))
+    return _WS.sub(" ", text).strip()
+
+
+def sanitise_html(value: str | None, base_url: str | None = None) -> str:
+    """A small allow-list of tags; links made absolute http(s) or dropped."""
+    if not value:
+        return ""
+
+    def keep_link(tag: str, attribute: str, link: str) -> str | None:
+        absolute = urljoin(base_url or "", link.strip())
+        return absolute if urlsplit(absolute).scheme in ("http", "https") else None
+
+    return nh3.clean(
+        value,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        attribute_filter=keep_link,
+        url_schemes={"http", "https"},
+        link_rel="noopener noreferrer",
+    ).strip()
+
+
+def absolute_http_url(link: str | None, base_url: str | None = None) -> str | None:
+    """The link resolved against the feed's URL, if it is http(s); otherwise None."""
+    if not link:
+        return None
+    absolute = urljoin(base_url or "", link.strip())
+    parts = urlsplit(absolute)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return absolute
+
+
+def canonical_url(url: str) -> str:
+    """Scheme and host lowercased, default port, fragment and tracking parameters removed."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    port = parts.port
+    netloc = host if port in (None, 80 if scheme == "http" else 443) else f"{host}:{port}"
+    query = urlencode(
+        [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+         if not TRACKING_PARAMS.match(k)]
+    )
+    return urlunsplit((scheme, netloc, parts.path or "/", query, ""))

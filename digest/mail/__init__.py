@@ -1,0 +1,1 @@
+"""Mail: MIME assembly and the delivery backends behind one small interface."""

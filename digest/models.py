@@ -1,0 +1,240 @@
+"""The domain tables.
+
+Statuses are stored as short strings (not database enums) so that adding a state is a
+code change, not a schema migration. Every timestamp is timezone-aware UTC, also on
+SQLite, through :class:`UTCDateTime`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, DateTime, Index, Text, TypeDecorator, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC in, aware UTC out, whatever the backend keeps."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: use an aware UTC datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _created() -> datetime:
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+def _when() -> datetime | None:
+    return Field(default=None, sa_type=UTCDateTime, nullable=True)
+
+
+class Source(SQLModel, table=True):
+    """A feed (or a local file, or the editors' hand-added stories) that yields stories."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    url: str = Field(sa_type=Text, unique=True)
+    section: str = Field(default="news", max_length=64)
+    weight: float = 1.0
+    poll_interval_minutes: int = 60
+    active: bool = True
+    etag: str | None = None
+    last_modified: str | None = None
+    last_success_at: datetime | None = _when()
+    last_error: str | None = Field(default=None, sa_type=Text)
+    last_error_at: datetime | None = _when()
+    consecutive_failures: int = 0
+    next_poll_at: datetime | None = _when()
+    created_at: datetime = _created()
+
+
+class Story(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: int = Field(foreign_key="source.id", index=True)
+    # The canonical URL identifies a story: one row however many feeds carry it.
+    canonical_url: str = Field(sa_type=Text, unique=True)
+    url: str = Field(sa_type=Text)
+    guid: str | None = Field(default=None, sa_type=Text)
+    title: str = Field(sa_type=Text)
+    # Sanitised HTML from the feed, and plain text for the summariser.
+    summary_html: str = Field(default="", sa_type=Text)
+    text: str = Field(default="", sa_type=Text)
+    author: str | None = None
+    image_url: str | None = Field(default=None, sa_type=Text)
+    categories: list[str] = Field(default_factory=list, sa_type=JSON)
+    section: str = Field(default="news", max_length=64)
+    published_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    fetched_at: datetime = _created()
+
+
+class DigestList(SQLModel, table=True):
+    """A newsletter with its own curation rules and schedule."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=64, unique=True)
+    name: str = Field(max_length=200)
+    description: str = ""
+    sections: list[str] = Field(default_factory=list, sa_type=JSON)
+    max_stories: int = 12
+    min_stories: int = 3
+    freshness_hours: int = 48
+    per_source_cap: int = 4
+    send_time: str = "07:00"
+    timezone: str = "UTC"
+    auto_approve: bool = False
+    created_at: datetime = _created()
+
+
+class Subscriber(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=320, unique=True)
+    name: str | None = Field(default=None, max_length=200)
+    created_at: datetime = _created()
+
+
+class SubscriptionStatus(StrEnum):
+    PENDING = "pending"
+    ACTIVE = "active"
+    UNSUBSCRIBED = "unsubscribed"
+
+
+class Subscription(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("subscriber_id", "list_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    subscriber_id: int = Field(foreign_key="subscriber.id", ondelete="CASCADE", index=True)
+    list_id: int = Field(foreign_key="digestlist.id", ondelete="CASCADE", index=True)
+    status: str = Field(default=SubscriptionStatus.PENDING, max_length=16)
+    topics: list[str] = Field(default_factory=list, sa_type=JSON)
+    created_at: datetime = _created()
+    confirmed_at: datetime | None = _when()
+    unsubscribed_at: datetime | None = _when()
+
+
+class EditionStatus(StrEnum):
+    DRAFT = "draft"
+    APPROVED = "approved"
+    SENDING = "sending"
+    PAUSED = "paused"
+    SENT = "sent"
+    CANCELLED = "cancelled"
+    SKIPPED = "skipped"
+
+
+class Edition(SQLModel, table=True):
+    # One edition per list and schedule slot: building twice finds the first one.
+    __table_args__ = (UniqueConstraint("list_id", "slot"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    list_id: int = Field(foreign_key="digestlist.id", index=True)
+    slot: datetime = Field(sa_type=UTCDateTime)
+    status: str = Field(default=EditionStatus.DRAFT, max_length=16, index=True)
+    subject: str = Field(default="", max_length=300)
+    preheader: str = Field(default="", max_length=300)
+    note: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = _created()
+    approved_at: datetime | None = _when()
+    send_started_at: datetime | None = _when()
+    sent_at: datetime | None = _when()
+
+
+class EditionItem(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("edition_id", "story_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    edition_id: int = Field(foreign_key="edition.id", ondelete="CASCADE", index=True)
+    story_id: int = Field(foreign_key="story.id")
+    position: int
+    headline: str = Field(sa_type=Text)
+    summary: str = Field(sa_type=Text)
+    section: str = Field(default="news", max_length=64)
+    pinned: bool = False
+    score: float = 0.0
+
+
+class EditionVariant(SQLModel, table=True):
+    """An edition rendered and inlined once for a group of subscribers.
+
+    The stored HTML and text carry sentinel tokens where per-subscriber values go, so
+    every worker sends identical bytes and nobody renders or inlines twice.
+    """
+
+    __table_args__ = (UniqueConstraint("edition_id", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    edition_id: int = Field(foreign_key="edition.id", ondelete="CASCADE", index=True)
+    key: str = Field(default="all", max_length=200)
+    subject: str = Field(max_length=300)
+    html: str = Field(sa_type=Text)
+    text: str = Field(sa_type=Text)
+    created_at: datetime = _created()
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    CLAIMED = "claimed"    # taken by a batch, not yet attempted: safe to hand to another
+    SENDING = "sending"    # in flight: if its batch dies, the outcome is unknown
+    SENT = "sent"
+    DEFERRED = "deferred"
+    BOUNCED = "bounced"
+    SKIPPED = "skipped"
+    EXPIRED = "expired"
+    UNKNOWN = "unknown"
+
+
+class Delivery(SQLModel, table=True):
+    """The ledger: one row per (edition, subscriber), and the truth about what was sent."""
+
+    __table_args__ = (
+        UniqueConstraint("edition_id", "subscriber_id"),
+        Index("ix_delivery_edition_status", "edition_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    edition_id: int = Field(foreign_key="edition.id", ondelete="CASCADE")
+    subscriber_id: int = Field(foreign_key="subscriber.id", ondelete="CASCADE", index=True)
+    variant_key: str = Field(default="all", max_length=200)
+    status: str = Field(default=DeliveryStatus.PENDING, max_length=16)
+    attempts: int = 0
+    # Which batch holds the claim: a batch only sends rows still carrying its own token.
+    claim_token: str | None = Field(default=None, max_length=32)
+    lease_until: datetime | None = _when()
+    next_attempt_at: datetime | None = _when()
+    sent_at: datetime | None = _when()
+    last_error: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = _created()
+
+
+class Suppression(SQLModel, table=True):
+    """Addresses never to mail again. Only a hash is kept, so a deleted subscriber stays deleted."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    email_hash: str = Field(max_length=64, unique=True)
+    reason: str = Field(max_length=32)
+    created_at: datetime = _created()
+
+
+class StaffUser(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=320, unique=True)
+    password_hash: str = Field(sa_type=Text)
+    role: str = Field(max_length=16)
+    active: bool = True
+    created_at: datetime = _created()

@@ -1,0 +1,1 @@
+"""Sending: the delivery ledger, batches, retries, pause/resume/cancel."""

@@ -1,0 +1,100 @@
+"""Configuration, read from the environment (prefix ``DIGEST_``) or a ``.env`` file.
+
+Read it once with :func:`get_settings` at a door (CLI, worker, web) and pass the object
+down; services never read the environment themselves, and tests build their own
+``Settings(...)`` instead of patching.
+"""
+
+from __future__ import annotations
+
+from email.utils import parseaddr
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from digest import PROJECT_ROOT
+
+PLACEHOLDER_SECRET = "dev-insecure-change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DIGEST_", env_file=".env", extra="ignore")
+
+    # "development" allows the placeholder secret; anything else refuses it.
+    environment: Literal["development", "production"] = "development"
+    secret_key: str = PLACEHOLDER_SECRET
+
+    # Working files of the embedded mode (sample feeds, previews).
+    data_dir: Path = PROJECT_ROOT / "var"
+    # SQLite under ./var/ works on a fresh machine; deploy with postgresql+psycopg://...
+    database_url: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'digest.db'}"
+    # Unset: every command runs in-process. Set (redis://...): commands enqueue Celery tasks.
+    broker_url: str | None = None
+    # The Celery queue this deployment's tasks go to (lets several deployments share a broker).
+    celery_queue: str = "digest"
+
+    mail_backend: Literal["smtp", "outbox", "memory"] = "outbox"
+    outbox_dir: Path = PROJECT_ROOT / "var" / "outbox"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    smtp_ssl: bool = False
+    smtp_timeout: float = 30.0
+
+    # Base of every link in a mail (unsubscribe, preferences, view in browser).
+    public_url: str = "https://digest.example.com"
+    from_email: str = "The Daily Digest <digest@example.com>"
+    # Postal address shown in every mail footer (CAN-SPAM and friends require one).
+    postal_address: str = "Example News Ltd, 1 Example Street, Springfield"
+    brand_name: str = "The Daily Digest"
+
+    templates_dir: Path = PROJECT_ROOT / "templates" / "email"
+    # Subscribers per batch task: big enough to amortise a task and an SMTP connection,
+    # small enough that a batch finishes well inside the broker's visibility timeout.
+    batch_size: int = Field(default=200, ge=1, le=2000)
+    # How long a batch may hold its claimed rows before the reconciler takes them back.
+    # Keep it, like every countdown, below the broker's visibility timeout.
+    delivery_lease_seconds: int = Field(default=300, ge=1, le=3000)
+    # A deferred (temporarily refused) delivery is retried with backoff for this long, then expires.
+    retry_window_hours: float = 24.0
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url_is_http(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be an absolute http(s) URL")
+        return value.rstrip("/")
+
+    @field_validator("from_email")
+    @classmethod
+    def _from_has_address(cls, value: str) -> str:
+        if "@" not in parseaddr(value)[1] or any(c in value for c in "\r\n"):
+            raise ValueError("must be an address such as 'Name <news@example.com>'")
+        return value
+
+    @model_validator(mode="after")
+    def _secret_is_real_outside_development(self) -> Settings:
+        if self.environment != "development" and (
+            self.secret_key == PLACEHOLDER_SECRET or len(self.secret_key) < 32
+        ):
+            raise ValueError(
+                "DIGEST_SECRET_KEY must be set to a random string of at least 32 characters "
+                "outside development (python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+        return self
+
+    @property
+    def mail_domain(self) -> str:
+        """The domain of the From address, used for Message-IDs and List-Id."""
+        return parseaddr(self.from_email)[1].rpartition("@")[2].lower()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once. Doors call this; services take the object."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Subscribers: lists, subscriptions, signed tokens, suppression."""

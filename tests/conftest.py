@@ -1,0 +1,119 @@
+"""Shared fixtures: settings built per test, databases on SQLite and PostgreSQL, and a real
+SMTP server. Services the machine runs (PostgreSQL, Redis) are used when reachable; with
+DIGEST_TEST_REQUIRE_SERVICES=1 (as CI sets) a missing one fails the run instead of skipping."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlmodel import Session, SQLModel
+
+from digest import migrate
+from digest.db import get_engine
+from digest.settings import Settings
+
+from tests.smtp_server import SMTPSink
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "DIGEST_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("DIGEST_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+REQUIRE_SERVICES = os.environ.get("DIGEST_TEST_REQUIRE_SERVICES") == "1"
+
+
+def need_service(name: str, reachable: bool) -> None:
+    if reachable:
+        return
+    message = f"{name} is not reachable"
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{message} and DIGEST_TEST_REQUIRE_SERVICES=1")
+    pytest.skip(message)
+
+
+def port_open(url: str, default_port: int) -> bool:
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname, parts.port or default_port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def make_settings(tmp_path: Path, database_url: str, **overrides) -> Settings:
+    values = dict(
+        database_url=database_url, mail_backend="memory", outbox_dir=tmp_path / "outbox",
+        data_dir=tmp_path / "var", public_url="https://news.example.org",
+        from_email="Example Daily <daily@news.example.org>", secret_key="test-secret",
+    )
+    values.update(overrides)
+    return Settings(_env_file=None, **values)
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> str:
+    """A fresh, migrated PostgreSQL database for this test session, dropped at the end."""
+    need_service("PostgreSQL", port_open(POSTGRES_ADMIN_URL, 5432))
+    name = f"digest_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    migrate.upgrade(url)
+    yield url
+    get_engine(url).dispose()
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _truncate(url: str) -> None:
+    engine = get_engine(url)
+    tables = [t.name for t in SQLModel.metadata.sorted_tables]
+    with engine.begin() as connection:
+        connection.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables)
+                                + " RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request, tmp_path) -> str:
+    """Each data-layer test runs on both backends, each time on an empty, migrated schema."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'digest.db'}"
+        migrate.upgrade(url)
+        yield url
+        get_engine(url).dispose()
+    else:
+        url = request.getfixturevalue("postgres_database")
+        _truncate(url)
+        yield url
+
+
+@pytest.fixture
+def settings(tmp_path, database_url) -> Settings:
+    return make_settings(tmp_path, database_url)
+
+
+@pytest.fixture
+def session(settings):
+    with Session(get_engine(settings.database_url), expire_on_commit=False) as session:
+        yield session
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server (aiosmtpd) on a free loopback port, stopped after the test."""
+    sink = SMTPSink()
+    sink.start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def redis_url() -> str:
+    need_service("Redis", port_open(REDIS_URL, 6379))
+    return REDIS_URL

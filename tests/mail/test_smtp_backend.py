@@ -1,0 +1,45 @@
+"""The SMTP backend against a real SMTP server."""
+
+import pytest
+
+from digest.mail.backends.smtp import SMTPBackend
+from digest.mail.errors import PermanentFailure, TemporaryFailure
+from digest.mail.message import OutgoingMessage
+from tests.smtp_server import free_port
+
+
+def message(to: str) -> OutgoingMessage:
+    data = (f"From: a@example.org\r\nTo: {to}\r\nSubject: hi\r\nMessage-ID: <m.{to}>\r\n\r\n"
+            ".leading dot survives\r\nbody\r\n").encode()
+    return OutgoingMessage("a@example.org", to, f"<m.{to}>", data)
+
+
+def test_one_connection_delivers_many_and_dots_survive(smtp_server):
+    with SMTPBackend(host="127.0.0.1", port=smtp_server.port) as backend:
+        for n in range(3):
+            backend.send(message(f"r{n}@example.net"))
+    assert smtp_server.recipients() == ["r0@example.net", "r1@example.net", "r2@example.net"]
+    assert ".leading dot survives" in smtp_server.messages[0].get_content()
+
+
+def test_replies_are_classified_per_recipient(smtp_server):
+    smtp_server.refuse["gone@example.net"] = "550 5.1.1 no such user"
+    smtp_server.refuse["busy@example.net"] = "451 4.3.0 try later"
+    smtp_server.refuse["full@example.net"] = "552 5.2.2 mailbox full"
+    with SMTPBackend(host="127.0.0.1", port=smtp_server.port) as backend:
+        with pytest.raises(PermanentFailure) as bounced:
+            backend.send(message("gone@example.net"))
+        with pytest.raises(TemporaryFailure) as deferred:
+            backend.send(message("busy@example.net"))
+        with pytest.raises(TemporaryFailure):
+            backend.send(message("full@example.net"))
+        backend.send(message("fine@example.net"))
+    assert (bounced.value.code, deferred.value.code) == (550, 451)
+    assert bounced.value.recipient == "gone@example.net"
+    assert smtp_server.recipients() == ["fine@example.net"]
+
+
+def test_an_unreachable_server_is_a_temporary_failure():
+    backend = SMTPBackend(host="127.0.0.1", port=free_port(), timeout=2)
+    with pytest.raises(TemporaryFailure, match="cannot connect"):
+        backend.send(message("x@example.net"))

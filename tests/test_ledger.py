@@ -1,0 +1,83 @@
+"""The delivery ledger under concurrency and mid-send changes, on both databases."""
+
+from sqlmodel import Session, select
+
+from digest.db import get_engine
+from digest.mail.backends.memory import MemoryBackend
+from digest.models import Delivery, DeliveryStatus, EditionStatus, Subscriber, Subscription, \
+    SubscriptionStatus
+from digest.send import ledger
+from digest.send.service import SendError, send_batch, start_send
+from tests.factories import active_emails, approved_edition, sample_world
+
+import pytest
+
+
+def test_two_batches_never_claim_the_same_row(session, settings):
+    morning = sample_world(session, settings)["morning-briefing"]
+    edition = approved_edition(session, morning)
+    start_send(session, settings, edition.id)
+    with Session(get_engine(settings.database_url)) as other:
+        _, first = ledger.claim(session, edition.id, 5, 60)
+        _, second = ledger.claim(other, edition.id, 5, 60)
+    assert first and second
+    assert not {d for d, _ in first} & {d for d, _ in second}
+
+
+def test_starting_twice_starts_once(session, settings):
+    morning = sample_world(session, settings)["morning-briefing"]
+    edition = approved_edition(session, morning)
+    assert start_send(session, settings, edition.id) == 1
+    with pytest.raises(SendError, match="already sending"):
+        start_send(session, settings, edition.id)
+    rows = session.exec(select(Delivery).where(Delivery.edition_id == edition.id)).all()
+    assert len(rows) == len(active_emails(session, morning))
+
+
+def test_a_subscriber_who_leaves_mid_send_is_skipped(session, settings):
+    morning = sample_world(session, settings)["morning-briefing"]
+    edition = approved_edition(session, morning)
+    start_send(session, settings, edition.id)
+    leaver = session.exec(select(Subscriber).where(Subscriber.email == "grace.hopper@example.com")).one()
+    subscription = session.exec(select(Subscription).where(
+        Subscription.subscriber_id == leaver.id, Subscription.list_id == morning.id)).one()
+    subscription.status = SubscriptionStatus.UNSUBSCRIBED
+    session.commit()
+
+    backend = MemoryBackend()
+    report = send_batch(session, settings, backend, edition.id)
+
+    assert "grace.hopper@example.com" not in {m.recipient for m in backend.outbox}
+    assert report.outcomes["skipped"] == 1
+    assert ledger.counts(session, edition.id) == {"sent": len(backend.outbox), "skipped": 1}
+
+
+def test_a_dead_batch_loses_only_its_in_flight_message(session, settings):
+    morning = sample_world(session, settings)["morning-briefing"]
+    edition = approved_edition(session, morning)
+    start_send(session, settings, edition.id)
+    token, rows = ledger.claim(session, edition.id, 4, lease_seconds=0)
+    # The batch began its first message and died before recording the outcome.
+    assert ledger.begin_attempt(session, rows[0][0], token, morning.id)
+
+    back, lost = ledger.expire_leases(session, edition.id)
+
+    assert (back, lost) == (3, 1)
+    assert session.get(Delivery, rows[0][0]).status == DeliveryStatus.UNKNOWN
+    backend = MemoryBackend()
+    send_batch(session, settings, backend, edition.id)
+    assert len(backend.outbox) == len(active_emails(session, morning)) - 1
+    session.expire_all()
+    assert session.get(type(edition), edition.id).status == EditionStatus.SENT
+
+
+def test_a_stale_token_cannot_send_a_row_taken_over_by_another_batch(session, settings):
+    morning = sample_world(session, settings)["morning-briefing"]
+    edition = approved_edition(session, morning)
+    start_send(session, settings, edition.id)
+    old_token, rows = ledger.claim(session, edition.id, 2, lease_seconds=0)
+    ledger.expire_leases(session, edition.id)
+    new_token, again = ledger.claim(session, edition.id, 2, lease_seconds=60)
+    assert again == rows
+    assert not ledger.begin_attempt(session, rows[0][0], old_token, morning.id)
+    assert ledger.begin_attempt(session, rows[0][0], new_token, morning.id)
