@@ -18,7 +18,13 @@ $(VENV)/.dev: $(VENV)/.base
 demo: $(VENV)/.base
 	$(BIN)/digest demo
 
-test: $(VENV)/.dev
+# Browser tests drive Debian's Chromium through Playwright (Playwright's own browser
+# download is not used). Installing it needs root; elsewhere install `chromium` yourself.
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+test: $(VENV)/.dev $(CHROMIUM)
 	$(BIN)/python -m pytest
 
 clean:

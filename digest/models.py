@@ -82,6 +82,23 @@ class Story(SQLModel, table=True):
     section: str = Field(default="news", max_length=64)
     published_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     fetched_at: datetime = _created()
+    # Editor signals that outlive one edition: a boost added to the score, a block for good.
+    boost: float = 0.0
+    blocked: bool = False
+
+
+class StorySource(SQLModel, table=True):
+    """Every sighting of a story: the feed and URL it came from. A story carried by several
+    independent sources is bigger news, and its duplicates stay traceable."""
+
+    __table_args__ = (UniqueConstraint("story_id", "source_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    story_id: int = Field(foreign_key="story.id", ondelete="CASCADE", index=True)
+    source_id: int = Field(foreign_key="source.id", ondelete="CASCADE", index=True)
+    url: str = Field(sa_type=Text)
+    guid: str | None = Field(default=None, sa_type=Text)
+    seen_at: datetime = _created()
 
 
 class DigestList(SQLModel, table=True):
@@ -219,6 +236,16 @@ class Delivery(SQLModel, table=True):
     next_attempt_at: datetime | None = _when()
     sent_at: datetime | None = _when()
     last_error: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = _created()
+
+
+class Click(SQLModel, table=True):
+    """A reader following a story's link from an edition: engagement for future ranking."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    edition_id: int = Field(foreign_key="edition.id", ondelete="CASCADE", index=True)
+    story_id: int = Field(foreign_key="story.id", ondelete="CASCADE", index=True)
+    subscriber_id: int | None = Field(default=None, foreign_key="subscriber.id", ondelete="SET NULL")
     created_at: datetime = _created()
 
 

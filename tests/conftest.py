@@ -105,12 +105,51 @@ def session(settings):
 
 
 @pytest.fixture
+def sqlite_settings(tmp_path) -> Settings:
+    """For tests whose subject does not depend on the database backend."""
+    url = f"sqlite:///{tmp_path / 'digest.db'}"
+    migrate.upgrade(url)
+    yield make_settings(tmp_path, url)
+    get_engine(url).dispose()
+
+
+@pytest.fixture
+def sqlite_session(sqlite_settings):
+    with Session(get_engine(sqlite_settings.database_url), expire_on_commit=False) as session:
+        yield session
+
+
+@pytest.fixture
 def smtp_server():
     """A real SMTP server (aiosmtpd) on a free loopback port, stopped after the test."""
     sink = SMTPSink()
     sink.start()
     yield sink
     sink.stop()
+
+
+CHROMIUM = os.environ.get("DIGEST_TEST_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's headless Chromium driven by Playwright (flags as this machine needs them)."""
+    need_service("Chromium", Path(CHROMIUM).exists())
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    """Where tests save screenshots for people to look at (test-artifacts/, not committed)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
 
 
 @pytest.fixture

@@ -109,3 +109,12 @@ def test_unique_constraints_hold(session, settings):
         session.commit()
     session.rollback()
     assert lists
+
+
+def test_a_story_carried_by_two_feeds_keeps_both_sightings(session, settings):
+    from digest.models import StorySource
+    sample_world(session, settings)
+    story = session.exec(select(Story).where(Story.canonical_url.contains("open-source-maintainers-fund"))).one()
+    sightings = session.exec(select(StorySource).where(StorySource.story_id == story.id)).all()
+    assert len(sightings) == 2
+    assert any("utm_source" in s.url for s in sightings)

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from digest.ingest.clean import canonical_url
 from digest.ingest.fetch import FetchError, fetch
 from digest.ingest.parse import Entry, FeedRejected, parse_feed
-from digest.models import Source, Story, utcnow
+from digest.models import Source, Story, StorySource, utcnow
 
 
 @dataclass
@@ -83,20 +83,28 @@ def _ingest_bytes(session: Session, source: Source, data: bytes, base_url: str |
 
 
 def _store(session: Session, source: Source, entry: Entry) -> bool:
+    """Store a new story, or record another sighting of a known one; True if new."""
     canonical = canonical_url(entry.url)
-    exists = session.exec(select(Story.id).where(Story.canonical_url == canonical)).first()
-    if exists:
-        return False
-    now = utcnow()
-    published = entry.published_at if entry.published_at and entry.published_at <= now else now
-    session.add(Story(
-        source_id=source.id, canonical_url=canonical, url=entry.url, guid=entry.guid,
-        title=entry.title, summary_html=entry.summary_html, text=entry.text,
-        author=entry.author, image_url=entry.image_url, categories=entry.categories,
-        section=source.section, published_at=published,
-    ))
-    session.flush()
-    return True
+    story_id = session.exec(select(Story.id).where(Story.canonical_url == canonical)).first()
+    is_new = story_id is None
+    if is_new:
+        now = utcnow()
+        published = entry.published_at if entry.published_at and entry.published_at <= now else now
+        story = Story(
+            source_id=source.id, canonical_url=canonical, url=entry.url, guid=entry.guid,
+            title=entry.title, summary_html=entry.summary_html, text=entry.text,
+            author=entry.author, image_url=entry.image_url, categories=entry.categories,
+            section=source.section, published_at=published,
+        )
+        session.add(story)
+        session.flush()
+        story_id = story.id
+    seen = session.exec(select(StorySource.id).where(
+        StorySource.story_id == story_id, StorySource.source_id == source.id)).first()
+    if seen is None:
+        session.add(StorySource(story_id=story_id, source_id=source.id, url=entry.url, guid=entry.guid))
+        session.flush()
+    return is_new
 
 
 def _succeeded(source: Source, report: IngestReport) -> IngestReport:

@@ -1,0 +1,16 @@
+"""The demo's browser preview opens in a real Chromium and shows the edition."""
+
+from digest.render.digest import preview_html
+from tests.factories import approved_edition, sample_world
+
+
+def test_preview_renders_every_story_in_chromium(sqlite_session, sqlite_settings, browser, artifacts):
+    morning = sample_world(sqlite_session, sqlite_settings)["morning-briefing"]
+    edition = approved_edition(sqlite_session, morning)
+    page = browser.new_page(viewport={"width": 700, "height": 900})
+    page.set_content(preview_html(sqlite_session, sqlite_settings, edition))
+    headlines = page.locator("a.headline").all_inner_texts()
+    page.screenshot(path=artifacts / "preview-desktop.png", full_page=True)
+    page.close()
+    assert len(headlines) == 10
+    assert headlines[0] == "Delta flood barrier opens a year early after mild winter"
