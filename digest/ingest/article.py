@@ -1,0 +1,35 @@
+"""Main text of an article page, for the summariser: trafilatura, given bytes, offline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import trafilatura
+
+from digest.ingest.clean import absolute_http_url, plain_text
+
+
+@dataclass(frozen=True)
+class Article:
+    title: str
+    text: str                # paragraphs separated by blank lines, no markup
+    description: str         # the publisher's own summary (meta description), if any
+    author: str | None
+    image_url: str | None    # og:image or similar, absolute http(s)
+
+
+def extract_article(html: bytes, url: str | None = None) -> Article | None:
+    """The article in `html`, or None if the page has no extractable main text."""
+    document = trafilatura.bare_extraction(
+        html, url=url, with_metadata=True, favor_precision=True,
+        include_comments=False, include_tables=False, include_images=False)
+    if document is None or not (document.text or "").strip():
+        return None
+    paragraphs = [" ".join(line.split()) for line in document.text.splitlines()]
+    return Article(
+        title=plain_text(document.title),
+        text="\n\n".join(p for p in paragraphs if p),
+        description=plain_text(document.description),
+        author=plain_text(document.author) or None,
+        image_url=absolute_http_url(document.image, url),
+    )
