@@ -9,6 +9,9 @@ import trafilatura
 from digest.ingest.clean import absolute_http_url, plain_text
 
 
+MIN_PARAGRAPH_WORDS = 8
+
+
 @dataclass(frozen=True)
 class Article:
     title: str
@@ -25,10 +28,15 @@ def extract_article(html: bytes, url: str | None = None) -> Article | None:
         include_comments=False, include_tables=False, include_images=False)
     if document is None or not (document.text or "").strip():
         return None
+    title = plain_text(document.title)
     paragraphs = [" ".join(line.split()) for line in document.text.splitlines()]
+    # The headline often comes back as the first line of the text; it is not body text.
+    paragraphs = [p for p in paragraphs if p and p != title]
+    if not any(len(p.split()) >= MIN_PARAGRAPH_WORDS for p in paragraphs):
+        return None  # navigation or an error page, not an article
     return Article(
-        title=plain_text(document.title),
-        text="\n\n".join(p for p in paragraphs if p),
+        title=title,
+        text="\n\n".join(paragraphs),
         description=plain_text(document.description),
         author=plain_text(document.author) or None,
         image_url=absolute_http_url(document.image, url),
