@@ -22,8 +22,8 @@ from digest.settings import get_settings
 editions_app = typer.Typer(help="Build, inspect, shape and approve editions.", no_args_is_help=True)
 app.add_typer(editions_app, name="editions")
 
-EDITION = typer.Argument(..., help="The edition's id.")
-NUMBER = typer.Argument(..., help="The item's position as `show` prints it (1 = top).")
+EDITION = typer.Argument(..., metavar="ID", help="The edition's id.")
+NUMBER = typer.Argument(..., metavar="N", help="The item's position as `show` prints it (1 = top).")
 
 
 @contextmanager

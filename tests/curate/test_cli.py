@@ -43,6 +43,8 @@ def test_lists_add_update_and_list_with_validated_input(digest, sqlite_settings)
     assert "timezone: 'Mars/Base' is not a known time zone" in refused.output
     assert "send_time: '7pm' is not a time as HH:MM" in refused.output
     assert "no lists" in digest("lists", "list").output  # nothing half-written
+    assert "list 'evening': name: required" in digest("lists", "add", "evening", ok=False).output
+    assert "slug 'Bad Slug!'" in digest("lists", "add", "Bad Slug!", "--name", "X", ok=False).output
 
     added = digest("lists", "add", "evening", "--name", "Evening wrap", "--sections", "World,tech",
                    "--send-time", "18:30", "--timezone", "Europe/Paris", "--per-domain-cap", "2")
