@@ -118,6 +118,7 @@ def test_summarize_prints_the_title_and_the_curators_summary(digest, tmp_path):
     assert "Ann Lee" not in output and "Facebook" not in output
     assert "words, from the article's lead sentences" in output
     assert "neither a file nor an http(s) URL" in digest("summarize", "nowhere.html", ok=False).output
+    assert "non-public" in digest("summarize", "http://127.0.0.1:9/page", ok=False).output
     empty = tmp_path / "empty.html"
     empty.write_text("<html><body><nav>Home</nav></body></html>", encoding="utf-8")
     assert "no article text found" in digest("summarize", str(empty), ok=False).output
