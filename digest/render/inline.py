@@ -15,6 +15,7 @@ template, never from CSS (premailer would turn an image's ``width: 100%`` into
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 
 import css_inline
@@ -49,10 +50,17 @@ INLINERS: dict[str, Callable[[str], str]] = {
 }
 
 
+# cssutils resolves @import by fetching the URL whatever premailer's allow_network says.
+_STYLE_IMPORT = re.compile(r"<style\b[^>]*>[^<]*@import", re.IGNORECASE)
+
+
 def inline_css(html: str, inliner: str = "premailer") -> str:
     """`html` with its stylesheet inlined by the named inliner (a key of INLINERS)."""
     try:
         transform = INLINERS[inliner]
     except KeyError:
         raise ValueError(f"unknown CSS inliner {inliner!r}: use one of {sorted(INLINERS)}") from None
+    if _STYLE_IMPORT.search(html):
+        raise ValueError("a mail template's <style> uses @import, which would be fetched "
+                         "from the network: put the rules in templates/email/digest.css")
     return transform(html)

@@ -74,10 +74,10 @@ def readers() -> list[Subscriber]:
     return [Subscriber(id=i, email=email, name=name) for i, email, name in READERS]
 
 
-def specimen_edition(session: Session, stories: list[tuple] = STORIES,
-                     *, timezone: str = "Europe/Amsterdam") -> Edition:
-    """An approved edition of `stories` on the fixed slot, committed."""
-    digest_list = DigestList(slug="specimen", name="The Morning Brief", timezone=timezone,
+def specimen_edition(session: Session, stories: list[tuple] = STORIES, *,
+                     slug: str = "specimen", timezone: str = "Europe/Amsterdam") -> Edition:
+    """An approved edition of `stories` on the fixed slot, in a new list `slug`, committed."""
+    digest_list = DigestList(slug=slug, name="The Morning Brief", timezone=timezone,
                              sections=sorted({s[0] for s in stories}))
     session.add(digest_list)
     session.flush()
@@ -90,10 +90,10 @@ def specimen_edition(session: Session, stories: list[tuple] = STORIES,
     for position, (section, source_name, headline, summary, image) in enumerate(stories):
         if source_name not in sources:
             sources[source_name] = Source(name=source_name, section=section,
-                                          url=f"https://{len(sources)}.feeds.example.org/rss")
+                                          url=f"https://feeds.example.org/{slug}/{len(sources)}.rss")
             session.add(sources[source_name])
             session.flush()
-        url = f"https://news.example.org/{section}/{position + 1}-story"
+        url = f"https://news.example.org/{slug}/{section}/{position + 1}"
         image_url = None if image is None else (
             f"{IMAGE_HOST.replace('https', 'http')}/{image}" if image.startswith("http-")
             else f"{IMAGE_HOST}/{image}")
