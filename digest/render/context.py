@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
-from digest.curate.editions import items, subject_for
-from digest.models import DigestList, Edition, Source, Story
+from digest.curate.editions import subject_for
+from digest.models import DigestList, Edition, EditionItem, Source, Story
 from digest.settings import Settings
 
 # The sentinel tokens all start with this. Text from feeds or editors that happens to contain
@@ -49,7 +49,11 @@ def edition_context(session: Session, settings: Settings, edition: Edition,
     """
     digest_list = session.get(DigestList, edition.list_id)
     zone = ZoneInfo(digest_list.timezone)
-    every = [_story(session, item, zone) for item in items(session, edition.id)]
+    rows = session.exec(
+        select(EditionItem, Story, Source)
+        .join(Story, Story.id == EditionItem.story_id).join(Source, Source.id == Story.source_id)
+        .where(EditionItem.edition_id == edition.id).order_by(EditionItem.position)).all()
+    every = [_story(item, story, source, zone) for item, story, source in rows]
     chosen = [s for s in every if s["section"].lower() in topics] if topics else every
     stories = chosen or every
     subject, preheader = edition.subject, edition.preheader
@@ -68,9 +72,7 @@ def edition_context(session: Session, settings: Settings, edition: Edition,
     }
 
 
-def _story(session: Session, item, zone: ZoneInfo) -> dict:
-    story = session.get(Story, item.story_id)
-    source = session.get(Source, story.source_id)
+def _story(item: EditionItem, story: Story, source: Source, zone: ZoneInfo) -> dict:
     image = story.image_url if (story.image_url or "").startswith("https://") else None
     return {
         "headline": inert(item.headline), "summary": inert(item.summary),
