@@ -56,7 +56,7 @@ def test_the_digest_fits_the_pane_and_the_phone(browser, artifacts, mail, width)
         page.screenshot(path=artifacts / f"digest-{width}.png", full_page=True)
         layout = page.evaluate(OVERFLOW, width)
         loaded = page.evaluate("[...document.images].map(i => i.naturalWidth > 0)")
-        headlines = page.locator("a.headline-link").all_inner_texts()
+        headlines = page.locator("a.headline").all_inner_texts()
         story_padding = page.evaluate(
             "getComputedStyle(document.querySelector('.story')).paddingLeft")
     finally:
@@ -73,7 +73,7 @@ def test_the_digest_in_dark_mode(browser, artifacts, mail):
     try:
         page.screenshot(path=artifacts / "digest-375-dark.png", full_page=True)
         card = page.evaluate("getComputedStyle(document.querySelector('.card')).backgroundColor")
-        headline = page.evaluate("getComputedStyle(document.querySelector('.headline-link')).color")
+        headline = page.evaluate("getComputedStyle(document.querySelector('.headline')).color")
         layout = page.evaluate(OVERFLOW, 375)
     finally:
         page.close()
