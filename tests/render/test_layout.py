@@ -43,3 +43,12 @@ def test_the_footer_block_can_be_replaced_and_the_brand_comes_from_settings(sqli
     assert (logo.get("src"), logo.get("alt"), logo.get("width"), logo.get("height")) == (
         "https://cdn.example.org/logo.png", settings.brand_name, "160", "40")
     assert "#0f766e" in page.find_class("accent")[0].get("style")
+
+
+def test_the_text_layout_gives_a_child_the_brand_and_the_footer(sqlite_settings):
+    env = mail_environment(sqlite_settings.templates_dir)
+    text = env.from_string('{% extends "base.txt" %}{% block body %}Confirm, please.\n{% endblock %}'
+                           ).render(NEEDED)
+    assert text.startswith("EXAMPLE DAILY\n\nConfirm, please.\n\n--\n")
+    assert "Unsubscribe: https://news.example.org/unsubscribe/t\n" in text
+    assert text.endswith("Example Daily · 1 Example Street, Springfield\n")
