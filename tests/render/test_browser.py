@@ -90,3 +90,23 @@ def test_the_desktop_layout_keeps_the_600px_card(browser, artifacts, mail):
     finally:
         page.close()
     assert width == 600 and padding == "32px"
+
+
+def test_both_inliners_give_the_same_layout(browser, sqlite_session, sqlite_settings, specimen):
+    boxes = {}
+    for inliner in ("premailer", "css-inline"):
+        settings = sqlite_settings.model_copy(update={"css_inliner": inliner})
+        html = personalise(render_variant(sqlite_session, settings, specimen),
+                           personal_values(settings, readers()[0], specimen.list_id)).html
+        for width in (375, 800):
+            page = open_mail(browser, html, width)
+            try:
+                boxes[inliner, width] = page.evaluate("""() => [...document.querySelectorAll(
+                    '.title, .section, .headline, .meta, .story-image, .summary, .readmore, .footer a')]
+                    .map(e => { const b = e.getBoundingClientRect();
+                                return [e.className, b.x, b.y, b.width, b.height].join(' '); })""")
+            finally:
+                page.close()
+    assert len(boxes["premailer", 375]) == 1 + 12 * 5 + 3 + 2  # title, stories, images, footer
+    assert boxes["premailer", 375] == boxes["css-inline", 375]
+    assert boxes["premailer", 800] == boxes["css-inline", 800]

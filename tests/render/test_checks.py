@@ -28,8 +28,10 @@ def checks_of(findings) -> list[str]:
     return sorted(f.check for f in findings)
 
 
-def test_the_specimen_passes(sqlite_session, sqlite_settings, specimen):
-    assert check_edition(sqlite_session, sqlite_settings, specimen) == []
+@pytest.mark.parametrize("inliner", ["premailer", "css-inline"])
+def test_the_specimen_passes(sqlite_session, sqlite_settings, specimen, inliner):
+    settings = sqlite_settings.model_copy(update={"css_inliner": inliner})
+    assert check_edition(sqlite_session, settings, specimen) == []
 
 
 def test_each_rule_names_what_to_fix(sqlite_session, sqlite_settings, specimen):
