@@ -16,18 +16,16 @@ from dataclasses import asdict, dataclass
 from sqlmodel import Session, select
 
 from digest.models import Edition, EditionVariant, Subscriber
-from digest.render.context import edition_context, inert
+from digest.render.context import SENTINEL_PREFIX, edition_context, inert
 from digest.render.environment import mail_environment
 from digest.render.inline import inline_css
 from digest.render.variants import ALL, variant_topics
 from digest.settings import Settings
 from digest.subscribers.tokens import Purpose, make_token
 
-TOKENS = {
-    "greeting": "__DIGEST_GREETING__",
-    "unsubscribe_url": "__DIGEST_UNSUBSCRIBE_URL__",
-    "preferences_url": "__DIGEST_PREFERENCES_URL__",
-}
+# "__DIGEST_GREETING__"...: the prefix is the one that content can never carry (context.inert).
+TOKENS = {field: f"{SENTINEL_PREFIX}{field.upper()}__"
+          for field in ("greeting", "unsubscribe_url", "preferences_url")}
 _FIELD_OF = {token: field for field, token in TOKENS.items()}
 _ANY_TOKEN = re.compile("|".join(map(re.escape, TOKENS.values())))
 
