@@ -58,6 +58,24 @@ def absolute_http_url(link: str | None, base_url: str | None = None) -> str | No
     return absolute
 
 
+# Redirectors that carry the real target in a query parameter (Google Alerts, search results).
+REDIRECTORS = {("www.google.com", "/url"): ("url", "q"), ("google.com", "/url"): ("url", "q")}
+
+
+def unwrap_redirect(url: str | None) -> str | None:
+    """The target of a known redirector link, else the link itself."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    names = REDIRECTORS.get(((parts.hostname or "").lower(), parts.path))
+    if names:
+        query = dict(parse_qsl(parts.query))
+        for name in names:
+            if target := absolute_http_url(query.get(name)):
+                return target
+    return url
+
+
 def canonical_url(url: str) -> str:
     """Scheme and host lowercased, default port, fragment and tracking parameters removed."""
     parts = urlsplit(url.strip())

@@ -1,0 +1,67 @@
+"""One story per story: an entry is matched to a stored story before a new one is made.
+
+Exact: the same canonical URL, or the same GUID from the same source (a feed that moved
+its links). Near: the same article syndicated under another URL or with a lightly edited
+title: normalised titles nearly equal, with the same numbers, published within a window.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import datetime, timedelta
+from difflib import SequenceMatcher
+
+from sqlmodel import Session, select
+
+from digest.models import Story, StorySource
+
+NEAR_WINDOW = timedelta(hours=48)
+# Short titles ("Podcast", "Weekly links") repeat without being the same story.
+MIN_TITLE_WORDS = 4
+SIMILARITY = 0.9
+
+_SITE_SUFFIX = re.compile(r"\s+[-|\u2013\u2014:]\s+[^-|\u2013\u2014:]{1,40}$")
+_NON_WORD = re.compile(r"[^\w\s]+")
+_NUMBER = re.compile(r"\d+")
+
+
+def title_key(title: str) -> str:
+    """Lowercase, accents and punctuation dropped, a trailing " - Site name" removed."""
+    text = unicodedata.normalize("NFKD", title)
+    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
+    stripped = _SITE_SUFFIX.sub("", text)
+    if len(stripped.split()) >= MIN_TITLE_WORDS:
+        text = stripped
+    return " ".join(_NON_WORD.sub(" ", text).split())
+
+
+def same_story_title(a: str, b: str) -> bool:
+    """Whether two title keys name the same story (numbers must agree: "Episode 12" != "13")."""
+    if len(a.split()) < MIN_TITLE_WORDS or len(b.split()) < MIN_TITLE_WORDS:
+        return False
+    if _NUMBER.findall(a) != _NUMBER.findall(b):
+        return False
+    return a == b or SequenceMatcher(None, a, b, autojunk=False).ratio() >= SIMILARITY
+
+
+def find_story(session: Session, *, canonical_url: str, guid: str | None, source_id: int,
+               title: str, published_at: datetime) -> int | None:
+    """The id of the stored story this entry is another sighting of, if any."""
+    story_id = session.exec(select(Story.id).where(Story.canonical_url == canonical_url)).first()
+    if story_id is None and guid:
+        story_id = session.exec(select(StorySource.story_id).where(
+            StorySource.source_id == source_id, StorySource.guid == guid)).first()
+    if story_id is None:
+        story_id = _near_title(session, title_key(title), published_at)
+    return story_id
+
+
+def _near_title(session: Session, key: str, published_at: datetime) -> int | None:
+    if len(key.split()) < MIN_TITLE_WORDS:
+        return None
+    rows = session.exec(select(Story.id, Story.title).where(
+        Story.published_at >= published_at - NEAR_WINDOW,
+        Story.published_at <= published_at + NEAR_WINDOW).order_by(Story.id)).all()
+    return next((story_id for story_id, title in rows if same_story_title(key, title_key(title))),
+                None)
