@@ -33,8 +33,10 @@ def sanitise_html(value: str | None, base_url: str | None = None) -> str:
     if not value:
         return ""
 
-    def keep_link(tag: str, attribute: str, link: str) -> str | None:
-        absolute = urljoin(base_url or "", link.strip())
+    def keep_link(tag: str, attribute: str, value: str) -> str | None:
+        if attribute != "href":
+            return value  # e.g. the rel that nh3 adds itself
+        absolute = urljoin(base_url or "", value.strip())
         return absolute if urlsplit(absolute).scheme in ("http", "https") else None
 
     return nh3.clean(

@@ -194,7 +194,8 @@ def _new_story(source: Source, entry: Entry, canonical: str, published: datetime
         if article is not None:
             text, image = article.text, image or article.image_url
     return Story(
-        source_id=source.id, canonical_url=canonical, url=entry.url, guid=entry.guid,
+        # Readers get the link without tracking parameters; the sighting keeps it as found.
+        source_id=source.id, canonical_url=canonical, url=canonical, guid=entry.guid,
         title=entry.title, summary_html=entry.summary_html, text=text, author=entry.author,
         image_url=image, categories=entry.categories, section=source.section,
         published_at=published)
