@@ -19,7 +19,12 @@ from digest.models import Story, StorySource
 NEAR_WINDOW = timedelta(hours=48)
 # Short titles ("Podcast", "Weekly links") repeat without being the same story.
 MIN_TITLE_WORDS = 4
-SIMILARITY = 0.9
+SIMILARITY = 0.85
+WORD_SIMILARITY = 0.8
+# Words whose addition or removal does not change what a headline says.
+STOPWORDS = frozenset(
+    "a an the of in on at to for and or with by from as is are was were be been its it this "
+    "that these those into over after before about new now".split())
 
 _SITE_SUFFIX = re.compile(r"\s+[-|\u2013\u2014:]\s+[^-|\u2013\u2014:]{1,40}$")
 _NON_WORD = re.compile(r"[^\w\s]+")
@@ -37,12 +42,31 @@ def title_key(title: str) -> str:
 
 
 def same_story_title(a: str, b: str) -> bool:
-    """Whether two title keys name the same story (numbers must agree: "Episode 12" != "13")."""
-    if len(a.split()) < MIN_TITLE_WORDS or len(b.split()) < MIN_TITLE_WORDS:
+    """Whether two title keys name the same story.
+
+    A light edit adds or drops words ("... bites" / "... bites hard"), fixes a typo or
+    changes a word's form ("approve" / "approves"). Swapping a content word for another
+    ("Day Three" / "Day Four", "rise" / "fall") or changing a number makes another story.
+    """
+    words_a, words_b = a.split(), b.split()
+    if len(words_a) < MIN_TITLE_WORDS or len(words_b) < MIN_TITLE_WORDS:
         return False
+    if a == b:
+        return True
     if _NUMBER.findall(a) != _NUMBER.findall(b):
         return False
-    return a == b or SequenceMatcher(None, a, b, autojunk=False).ratio() >= SIMILARITY
+    only_a = set(words_a) - set(words_b) - STOPWORDS
+    only_b = set(words_b) - set(words_a) - STOPWORDS
+    if only_a and only_b and not (len(only_a) == len(only_b) == 1 and _same_word(*only_a, *only_b)):
+        return False
+    matcher = SequenceMatcher(None, a, b, autojunk=False)
+    # The cheap upper bounds first: most pairs are nowhere near.
+    return (matcher.real_quick_ratio() >= SIMILARITY and matcher.quick_ratio() >= SIMILARITY
+            and matcher.ratio() >= SIMILARITY)
+
+
+def _same_word(a: str, b: str) -> bool:
+    return SequenceMatcher(None, a, b).ratio() >= WORD_SIMILARITY
 
 
 def find_story(session: Session, *, canonical_url: str, guid: str | None, source_id: int,
@@ -63,5 +87,11 @@ def _near_title(session: Session, key: str, published_at: datetime) -> int | Non
     rows = session.exec(select(Story.id, Story.title).where(
         Story.published_at >= published_at - NEAR_WINDOW,
         Story.published_at <= published_at + NEAR_WINDOW).order_by(Story.id)).all()
-    return next((story_id for story_id, title in rows if same_story_title(key, title_key(title))),
-                None)
+    # Keys of stored titles, kept for the session: a feed's entries share most of a window.
+    keys = session.info.setdefault("digest_title_keys", {})
+    for story_id, title in rows:
+        if (story_id, title) not in keys:
+            keys[(story_id, title)] = title_key(title)
+        if same_story_title(key, keys[(story_id, title)]):
+            return story_id
+    return None

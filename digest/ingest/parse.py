@@ -86,7 +86,9 @@ def _feedparser_entry(raw, base_url: str | None) -> Entry | None:
 
 
 def _published(raw) -> datetime | None:
-    struct = raw.get("published_parsed") or raw.get("updated_parsed") or raw.get("created_parsed")
+    # dict.get: feedparser's own get maps a missing published to updated with a warning.
+    struct = next((dict.get(raw, key) for key in ("published_parsed", "updated_parsed",
+                                                  "created_parsed") if dict.get(raw, key)), None)
     if not struct:
         return None
     try:
