@@ -53,8 +53,12 @@ def absolute_http_url(link: str | None, base_url: str | None = None) -> str | No
     """The link resolved against the feed's URL, if it is http(s); otherwise None."""
     if not link:
         return None
-    absolute = urljoin(base_url or "", link.strip())
-    parts = urlsplit(absolute)
+    try:
+        absolute = urljoin(base_url or "", link.strip())
+        parts = urlsplit(absolute)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:  # e.g. "http://[::1" or "http://host:port/"
+        return None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return None
     return absolute

@@ -8,6 +8,7 @@ from datetime import datetime
 from digest.ingest.clean import absolute_http_url, plain_text, sanitise_html, unwrap_redirect
 
 TITLE_FROM_TEXT_CHARS = 90
+MAX_TITLE_CHARS = 300  # a headline, not an article pasted into <title>
 
 
 class FeedRejected(Exception):
@@ -44,7 +45,7 @@ def make_entry(*, title: str | None, link: str | None, guid: str | None, summary
         return None
     summary = summary or content or ""
     text = plain_text(content or summary)
-    clean_title = plain_text(title) or _title_from(text)
+    clean_title = _shortened(plain_text(title) or text, MAX_TITLE_CHARS if title else TITLE_FROM_TEXT_CHARS)
     if not clean_title:
         return None
     image = next((u for u in (absolute_http_url(i, url) for i in images) if u), None)
@@ -56,15 +57,9 @@ def make_entry(*, title: str | None, link: str | None, guid: str | None, summary
     )
 
 
-def _title_from(text: str) -> str:
-    """A title for an untitled item (allowed in RSS 2.0 and JSON Feed): its opening words."""
-    if len(text) <= TITLE_FROM_TEXT_CHARS:
+def _shortened(text: str, limit: int) -> str:
+    """At most `limit` characters, cut at a word; also titles untitled items (allowed in RSS 2.0
+    and JSON Feed) by their opening words."""
+    if len(text) <= limit:
         return text
-    return text[:TITLE_FROM_TEXT_CHARS].rsplit(" ", 1)[0] + "\u2026"
-
-
-def _title_from(text: str) -> str:
-    """A title for an untitled item (allowed in RSS 2.0 and JSON Feed): its opening words."""
-    if len(text) <= TITLE_FROM_TEXT_CHARS:
-        return text
-    return text[:TITLE_FROM_TEXT_CHARS].rsplit(" ", 1)[0] + "\u2026"
+    return text[:limit].rsplit(" ", 1)[0] + "\u2026"

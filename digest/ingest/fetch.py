@@ -80,13 +80,17 @@ def fetch(url: str, limits: FetchLimits = FetchLimits(), *, etag: str | None = N
                                        response.headers.get("content-type"))
             except httpx.TimeoutException:
                 raise FetchError(f"timed out after {limits.timeout:g}s fetching {url}") from None
-            except httpx.HTTPError as exc:
+            except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
                 raise FetchError(f"{type(exc).__name__} fetching {url}: {exc}") from None
     raise FetchError(f"more than {limits.max_redirects} redirects, last to {url}")
 
 
 def _check_url(url: str) -> None:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError as exc:
+        raise FetchError(f"invalid URL {url!r}: {exc}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise FetchError(f"refused {url!r}: only http(s) URLs can be fetched")
 

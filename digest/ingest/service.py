@@ -95,6 +95,9 @@ def ingest_source(session: Session, source: Source, settings: Settings) -> Inges
                               "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5")
     except FetchError as exc:
         return _failed(source, str(exc))
+    except Exception as exc:  # noqa: BLE001 - a bug met by one feed must not stop the run
+        log.exception("fetching source %s failed unexpectedly", source.id)
+        return _failed(source, f"unexpected {type(exc).__name__} while fetching: {exc}"[:500])
     if result.content is None:
         return _succeeded(source, IngestReport(source.name, source.id, not_modified=True))
     report = _ingest_bytes(session, source, result.content, base_url=result.url,

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import delete, func
 from sqlmodel import Session, select
 
+from digest.ingest.clean import absolute_http_url
 from digest.models import EditionItem, Source, Story, StorySource, utcnow
 
 SECTION = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -41,10 +42,9 @@ def validate(*, url: str | None = None, name: str | None = None, section: str | 
     values: dict = {}
     if url is not None:
         url = url.strip()
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        if absolute_http_url(url) != url:
             raise SourceError(f"url: {url!r} is not an absolute http(s) URL")
-        if parts.username or parts.password:
+        if urlsplit(url).username is not None:
             raise SourceError("url: credentials in the URL are not supported")
         values["url"] = url
     if name is not None:
@@ -72,8 +72,8 @@ def validate(*, url: str | None = None, name: str | None = None, section: str | 
 def add_source(session: Session, *, url: str, name: str | None = None, section: str = "news",
                weight: float = 1.0, every_minutes: int = 60) -> Source:
     """A new active source, due at once. Its name defaults to the URL's host."""
-    values = validate(url=url, name=name if name is not None else urlsplit(url.strip()).hostname or "",
-                      section=section, weight=weight, every_minutes=every_minutes)
+    values = validate(url=url, section=section, weight=weight, every_minutes=every_minutes)
+    values |= validate(name=name if name is not None else urlsplit(values["url"]).hostname)
     if session.exec(select(Source.id).where(Source.url == values["url"])).first() is not None:
         raise SourceError(f"url: a source for {values['url']} already exists")
     source = Source(**values)

@@ -137,3 +137,10 @@ def test_http_errors_are_one_line_reasons(feed_server, limits):
 ])
 def test_which_addresses_count_as_public(address, public):
     assert (public_address(address) is not None) == public
+
+
+@pytest.mark.parametrize("target", ["http://[::1/feed", "http://localhost:port/feed"])
+def test_a_redirect_to_a_broken_url_is_a_fetch_error(feed_server, limits, target):
+    feed_server.routes["/hop"] = Reply(302, headers={"Location": target})
+    with pytest.raises(FetchError, match="(?i)invalid url"):
+        fetch(feed_server.url("/hop"), limits)

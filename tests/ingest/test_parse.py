@@ -160,3 +160,14 @@ def test_google_alert_links_are_unwrapped():
       <link href="https://www.google.com/url?rct=j&amp;sa=t&amp;url=https://paper.example.org/story&amp;ct=ga"/>
       </entry></feed>"""
     assert parse_feed(feed).entries[0].url == "https://paper.example.org/story"
+
+
+def test_broken_links_and_giant_titles_do_not_break_the_feed():
+    feed = ("<rss version=\"2.0\"><channel><title>t</title>"
+            "<item><title>Bad port</title><link>http://example.com:port/x</link></item>"
+            "<item><title>Bad host</title><link>http://[::1/x</link></item>"
+            f"<item><title>{'word ' * 200}</title><link>https://example.com/long</link></item>"
+            "</channel></rss>").encode()
+    feed = parse_feed(feed)
+    assert feed.skipped == 2
+    assert len(feed.entries[0].title) <= 301 and feed.entries[0].title.endswith("\u2026")
