@@ -122,7 +122,7 @@ def ingest_due(session: Session, settings: Settings, *,
     """Ingest every due, active source, committing after each one."""
     reports = []
     for source_id in due_source_ids(session):
-        if not _claim(session, source_id):
+        if not claim_source(session, source_id):
             continue  # another worker took it
         source = session.get(Source, source_id)
         report = ingest_source(session, source, settings)
@@ -133,7 +133,9 @@ def ingest_due(session: Session, settings: Settings, *,
     return reports
 
 
-def _claim(session: Session, source_id: int) -> bool:
+def claim_source(session: Session, source_id: int) -> bool:
+    """Take a due source for this run (one conditional UPDATE, committed); False if another
+    run took it first or it is no longer due."""
     now = utcnow()
     claimed = session.execute(
         update(Source).where(Source.id == source_id, Source.active)

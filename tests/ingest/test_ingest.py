@@ -178,3 +178,16 @@ def test_articles_are_not_fetched_unless_enabled(session, settings, feed_server)
     ingest_source(session, add(session, feed_server, "/teaser", Reply(200, feed)), settings)
     assert "/article" not in [path for path, _ in feed_server.requests]
     assert stories(session)[0].text == "One line."
+
+
+def test_a_source_claimed_by_one_run_is_skipped_by_another(session, settings, feed_server):
+    from sqlmodel import Session
+
+    from digest.db import get_engine
+    from digest.ingest.service import claim_source
+    source = add(session, feed_server, "/claimed", Reply(200, rss(
+        [{"title": "Claimed once and only once", "link": "https://c.example.org/1"}])))
+    with Session(get_engine(settings.database_url)) as other:
+        assert claim_source(other, source.id)
+    assert not claim_source(session, source.id)
+    assert ingest_due(session, settings) == []
