@@ -3,24 +3,15 @@
 import pytest
 from typer.testing import CliRunner
 
-from digest import migrate
 from digest.cli import app
 from tests.ingest.feed_server import Reply
 from tests.ingest.feeds import rss
 
 
 @pytest.fixture
-def run(tmp_path, monkeypatch):
-    """Invoke the CLI against a fresh SQLite database given by the environment, as a user would."""
-    from digest.settings import get_settings
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
-    migrate.upgrade(url)
-    monkeypatch.setenv("DIGEST_DATABASE_URL", url)
-    monkeypatch.setenv("DIGEST_FETCH_ALLOWED_HOSTS", "localhost")
-    get_settings.cache_clear()
+def run(door_database):
     runner = CliRunner()
-    yield lambda *args: runner.invoke(app, list(args))
-    get_settings.cache_clear()
+    return lambda *args: runner.invoke(app, list(args))
 
 
 def test_sources_lifecycle_and_ingest(run, feed_server):
