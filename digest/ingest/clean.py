@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import re
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote_plus, urljoin, urlsplit, urlunsplit
 
 import nh3
 
@@ -89,8 +89,7 @@ def canonical_url(url: str) -> str:
     host = (parts.hostname or "").lower()
     port = parts.port
     netloc = host if port in (None, 80 if scheme == "http" else 443) else f"{host}:{port}"
-    query = urlencode(
-        [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-         if not TRACKING_PARAMS.match(k)]
-    )
+    # Kept parameters stay byte for byte as published: re-encoding could break a link.
+    query = "&".join(pair for pair in parts.query.split("&")
+                     if pair and not TRACKING_PARAMS.match(unquote_plus(pair.split("=", 1)[0])))
     return urlunsplit((scheme, netloc, parts.path or "/", query, ""))
