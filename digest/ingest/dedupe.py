@@ -69,16 +69,60 @@ def _same_word(a: str, b: str) -> bool:
     return SequenceMatcher(None, a, b).ratio() >= WORD_SIMILARITY
 
 
-def find_story(session: Session, *, canonical_url: str, guid: str | None, source_id: int,
-               title: str, published_at: datetime) -> int | None:
-    """The id of the stored story this entry is another sighting of, if any."""
-    story_id = session.exec(select(Story.id).where(Story.canonical_url == canonical_url)).first()
-    if story_id is None and guid:
-        story_id = session.exec(select(StorySource.story_id).where(
-            StorySource.source_id == source_id, StorySource.guid == guid)).first()
-    if story_id is None:
-        story_id = _near_title(session, title_key(title), published_at)
-    return story_id
+class StoryMatcher:
+    """Finds the stored story each entry of one source's feed is a sighting of.
+
+    The exact keys (canonical URLs, this source's GUIDs, its sightings) of the whole feed
+    are loaded with a few queries up front, so a feed polled again costs no query per
+    entry; titles are compared only for entries that match nothing exactly.
+    """
+
+    def __init__(self, session: Session, source_id: int, entries: list[tuple[str, str | None]]):
+        """`entries`: (canonical URL, GUID) of every entry of the feed."""
+        self.session, self.source_id = session, source_id
+        urls, guids = zip(*entries, strict=True) if entries else ((), ())
+        self.by_url: dict[str, int] = dict(_in_chunks(
+            session, select(Story.canonical_url, Story.id), Story.canonical_url, set(urls)))
+        self.by_guid: dict[str, int] = dict(_in_chunks(
+            session, select(StorySource.guid, StorySource.story_id)
+            .where(StorySource.source_id == source_id), StorySource.guid, set(filter(None, guids))))
+        known = set(self.by_url.values()) | set(self.by_guid.values())
+        self.seen: set[int] = set(_in_chunks(
+            session, select(StorySource.story_id).where(StorySource.source_id == source_id),
+            StorySource.story_id, known))
+
+    def find(self, *, canonical_url: str, guid: str | None, title: str,
+             published_at: datetime) -> int | None:
+        """The id of the stored story this entry is another sighting of, if any."""
+        story_id = self.by_url.get(canonical_url)
+        if story_id is None and guid:
+            story_id = self.by_guid.get(guid)
+        if story_id is None:
+            story_id = _near_title(self.session, title_key(title), published_at)
+            if story_id is not None and self.session.exec(select(StorySource.id).where(
+                    StorySource.story_id == story_id,
+                    StorySource.source_id == self.source_id)).first() is not None:
+                self.seen.add(story_id)
+        return story_id
+
+    def seen_here(self, story_id: int) -> bool:
+        """Whether this source has reported the story before."""
+        return story_id in self.seen
+
+    def record(self, story_id: int, canonical_url: str, guid: str | None) -> None:
+        """This source now reports the story: later entries of the feed match it exactly."""
+        self.by_url.setdefault(canonical_url, story_id)
+        if guid:
+            self.by_guid.setdefault(guid, story_id)
+        self.seen.add(story_id)
+
+
+def _in_chunks(session: Session, query, column, values: set, size: int = 500) -> list:
+    """Rows of `query` whose `column` is among `values`, in chunks that keep statements small."""
+    ordered, rows = sorted(values), []
+    for start in range(0, len(ordered), size):
+        rows += session.exec(query.where(column.in_(ordered[start:start + size]))).all()
+    return rows
 
 
 def _near_title(session: Session, key: str, published_at: datetime) -> int | None:

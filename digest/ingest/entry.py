@@ -45,7 +45,9 @@ def make_entry(*, title: str | None, link: str | None, guid: str | None, summary
         return None
     summary = summary or content or ""
     text = plain_text(content or summary)
-    clean_title = _shortened(plain_text(title) or text, MAX_TITLE_CHARS if title else TITLE_FROM_TEXT_CHARS)
+    titled = plain_text(title)
+    clean_title = (_shortened(titled, MAX_TITLE_CHARS) if titled
+                   else _shortened(text, TITLE_FROM_TEXT_CHARS))
     if not clean_title:
         return None
     image = next((u for u in (absolute_http_url(i, url) for i in images) if u), None)

@@ -19,7 +19,7 @@ from sqlalchemy import or_, update
 from sqlmodel import Session, select
 
 from digest.ingest.clean import canonical_url
-from digest.ingest.dedupe import find_story
+from digest.ingest.dedupe import StoryMatcher
 from digest.ingest.enrich import fetch_article, needs_article
 from digest.ingest.fetch import FetchError, FetchLimits, fetch, limits_from
 from digest.ingest.parse import Entry, FeedRejected, parse_feed
@@ -157,8 +157,10 @@ def _ingest_bytes(session: Session, source: Source, data: bytes, *, base_url: st
     try:
         # A savepoint: an unexpected error leaves nothing of this feed half-written.
         with session.begin_nested():
-            for entry in feed.entries:
-                outcome = _store(session, source, entry, limits)
+            keyed = [(canonical_url(entry.url), entry) for entry in feed.entries]
+            matcher = StoryMatcher(session, source.id, [(url, e.guid) for url, e in keyed])
+            for canonical, entry in keyed:
+                outcome = _store(session, source, entry, canonical, matcher, limits)
                 report.entries.append((outcome, entry.title))
                 report.added += outcome == "new"
                 report.duplicates += outcome == "sighting"
@@ -168,27 +170,27 @@ def _ingest_bytes(session: Session, source: Source, data: bytes, *, base_url: st
     return _succeeded(source, report)
 
 
-def _store(session: Session, source: Source, entry: Entry, limits: FetchLimits | None) -> str:
+def _store(session: Session, source: Source, entry: Entry, canonical: str,
+           matcher: StoryMatcher, limits: FetchLimits | None) -> str:
     """Store a new story ("new"), record another sighting of a known one ("sighting"), or
     nothing when this source has already reported it ("known")."""
     now = utcnow()
     # Missing or future dates (clock skew, scheduled posts): first seen now.
     published = entry.published_at if entry.published_at and entry.published_at <= now else now
-    canonical = canonical_url(entry.url)
-    story_id = find_story(session, canonical_url=canonical, guid=entry.guid, source_id=source.id,
-                          title=entry.title, published_at=published)
+    story_id = matcher.find(canonical_url=canonical, guid=entry.guid, title=entry.title,
+                            published_at=published)
+    if story_id is not None and matcher.seen_here(story_id):
+        return "known"
+    outcome = "sighting"
     if story_id is None:
         story = _new_story(source, entry, canonical, published, limits)
         session.add(story)
         session.flush()
-        _add_sighting(session, story.id, source, entry)
-        return "new"
-    seen = session.exec(select(StorySource.id).where(
-        StorySource.story_id == story_id, StorySource.source_id == source.id)).first()
-    if seen is not None:
-        return "known"
-    _add_sighting(session, story_id, source, entry)
-    return "sighting"
+        story_id, outcome = story.id, "new"
+    session.add(StorySource(story_id=story_id, source_id=source.id, url=entry.url, guid=entry.guid))
+    session.flush()
+    matcher.record(story_id, canonical, entry.guid)
+    return outcome
 
 
 def _new_story(source: Source, entry: Entry, canonical: str, published: datetime,
@@ -204,11 +206,6 @@ def _new_story(source: Source, entry: Entry, canonical: str, published: datetime
         title=entry.title, summary_html=entry.summary_html, text=text, author=entry.author,
         image_url=image, categories=entry.categories, section=source.section,
         published_at=published)
-
-
-def _add_sighting(session: Session, story_id: int, source: Source, entry: Entry) -> None:
-    session.add(StorySource(story_id=story_id, source_id=source.id, url=entry.url, guid=entry.guid))
-    session.flush()
 
 
 def _succeeded(source: Source, report: IngestReport) -> IngestReport:
