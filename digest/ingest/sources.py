@@ -82,10 +82,13 @@ def add_source(session: Session, *, url: str, name: str | None = None, section: 
     return source
 
 
-def update_source(session: Session, source_id: int, **changes) -> Source:
-    """Change name, section, weight or every_minutes of a source."""
+def update_source(session: Session, source_id: int, *, name: str | None = None,
+                  section: str | None = None, weight: float | None = None,
+                  every_minutes: int | None = None) -> Source:
+    """Change the given fields of a source (its URL is its identity: add another source)."""
     source = get_source(session, source_id)
-    for key, value in validate(**changes).items():
+    changes = validate(name=name, section=section, weight=weight, every_minutes=every_minutes)
+    for key, value in changes.items():
         setattr(source, key, value)
     session.flush()
     return source
