@@ -1,6 +1,11 @@
 """The fetcher against a real HTTP server on 127.0.0.1."""
 
 import gzip
+import shutil
+import ssl
+import subprocess
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
@@ -144,3 +149,25 @@ def test_a_redirect_to_a_broken_url_is_a_fetch_error(feed_server, limits, target
     feed_server.routes["/hop"] = Reply(302, headers={"Location": target})
     with pytest.raises(FetchError, match="(?i)invalid url"):
         fetch(feed_server.url("/hop"), limits)
+
+
+def test_https_goes_through_the_vetted_connection_and_verifies_certificates(tmp_path, limits):
+    """A self-signed certificate is refused: TLS runs over the vetted socket with verification on."""
+    openssl = shutil.which("openssl")
+    assert openssl, "openssl is needed to make a test certificate"
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server = HTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.handle_request, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(FetchError, match="CERTIFICATE_VERIFY_FAILED"):
+            fetch(f"https://localhost:{server.server_address[1]}/feed", limits)
+    finally:
+        thread.join(timeout=5)
+        server.server_close()
