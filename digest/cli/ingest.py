@@ -17,10 +17,15 @@ def ingest(
                                      help="A local feed file: list its entries."),
     source_id: int | None = typer.Option(None, "--source", help="Fetch this source now."),
 ) -> None:
-    """Fetch all due sources, one source, or a local feed file."""
+    """Fetch all due sources (queued with a broker), one source, or a local feed file."""
     settings = get_settings()
     if file and source_id is not None:
         fail("give --file or --source, not both")
+    if settings.broker_url and not file and source_id is None:
+        from digest.celery_app import make_celery
+        make_celery(settings).send_task("digest.ingest_due")
+        typer.echo("ingest of due sources queued")
+        return
     with session_scope(settings.database_url) as session:
         if file:
             report = ingest_file(session, file, settings=settings)

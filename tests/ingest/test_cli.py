@@ -1,6 +1,10 @@
 """The `digest sources` and `digest ingest` commands, as an operator runs them."""
 
+import json
+import uuid
+
 import pytest
+import redis
 from typer.testing import CliRunner
 
 from digest.cli import app
@@ -74,3 +78,17 @@ def test_ingest_file_lists_entries_or_says_why_it_was_rejected(run, tmp_path):
     rejected = run("ingest", "--file", str(page))
     assert rejected.exit_code == 1
     assert rejected.output.strip() == "error: moved: rejected: an HTML page ('Document Moved'), not a feed"
+
+
+def test_with_a_broker_the_due_run_is_queued_for_the_workers(run, redis_url, monkeypatch):
+    queue = f"digest-test-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("DIGEST_BROKER_URL", redis_url)
+    monkeypatch.setenv("DIGEST_CELERY_QUEUE", queue)
+    client = redis.Redis.from_url(redis_url)
+    try:
+        result = run("ingest")
+        assert result.exit_code == 0 and result.output.strip() == "ingest of due sources queued"
+        (message,) = client.lrange(queue, 0, -1)
+        assert json.loads(message)["headers"]["task"] == "digest.ingest_due"
+    finally:
+        client.delete(queue)
