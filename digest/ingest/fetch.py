@@ -2,8 +2,9 @@
 
 Every hop (the first request and each redirect) is an http(s) URL whose host resolves
 only to public addresses, and the socket goes to an address that was checked (see
-:mod:`digest.ingest.network`). Bodies are capped after decompression, the whole fetch has
-a deadline, and a 304 answer to a conditional GET comes back as "not modified".
+:mod:`digest.ingest.network`, which also bounds every socket operation by the fetch's
+deadline). Bodies are capped after decompression, and a 304 answer to a conditional GET
+comes back as "not modified".
 """
 
 from __future__ import annotations
@@ -59,7 +60,8 @@ def fetch(url: str, limits: FetchLimits = FetchLimits(), *, etag: str | None = N
     if last_modified:
         headers["If-Modified-Since"] = last_modified
     timeout = httpx.Timeout(limits.timeout)
-    with httpx.Client(transport=VettingTransport(limits.policy), timeout=timeout,
+    transport = VettingTransport(limits.policy, started + limits.deadline)
+    with httpx.Client(transport=transport, timeout=timeout,
                       follow_redirects=False, trust_env=False) as client:
         for _ in range(limits.max_redirects + 1):
             _check_url(url)
@@ -74,11 +76,14 @@ def fetch(url: str, limits: FetchLimits = FetchLimits(), *, etag: str | None = N
                         raise FetchError(f"HTTP {response.status_code} from {url}")
                     if not 200 <= response.status_code < 300:
                         raise FetchError(f"unexpected HTTP {response.status_code} from {url}")
-                    body = _read_body(response, limits, started)
+                    body = _read_body(response, limits)
                     return FetchResult(url, body, response.headers.get("etag"),
                                        response.headers.get("last-modified"),
                                        response.headers.get("content-type"))
             except httpx.TimeoutException:
+                if time.monotonic() - started >= limits.deadline:
+                    raise FetchError(f"took longer than the {limits.deadline:g}s deadline "
+                                     f"fetching {url}") from None
                 raise FetchError(f"timed out after {limits.timeout:g}s fetching {url}") from None
             except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
                 raise FetchError(f"{type(exc).__name__} fetching {url}: {exc}") from None
@@ -95,8 +100,8 @@ def _check_url(url: str) -> None:
         raise FetchError(f"refused {url!r}: only http(s) URLs can be fetched")
 
 
-def _read_body(response: httpx.Response, limits: FetchLimits, started: float) -> bytes:
-    """The decoded body, refused once it passes max_bytes (after gunzip) or the deadline."""
+def _read_body(response: httpx.Response, limits: FetchLimits) -> bytes:
+    """The decoded body, refused once it passes max_bytes (after gunzip)."""
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limits.max_bytes:
         raise FetchError(f"response of {int(declared)} bytes is over the {limits.max_bytes}-byte limit")
@@ -108,8 +113,6 @@ def _read_body(response: httpx.Response, limits: FetchLimits, started: float) ->
     body = bytearray()
     try:
         for chunk in response.iter_raw():
-            if time.monotonic() - started > limits.deadline:
-                raise FetchError(f"took longer than the {limits.deadline:g}s deadline")
             while chunk:
                 if gunzip is None:
                     body += chunk

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import time
 from dataclasses import dataclass, field
 
 import httpcore
@@ -62,17 +63,55 @@ def vetted_addresses(host: str, port: int, policy: AddressPolicy) -> list[str]:
     return addresses
 
 
-class VettingBackend(httpcore.SyncBackend):
-    """httpcore's socket backend, connecting only to addresses the policy allows."""
+class DeadlineStream(httpcore.NetworkStream):
+    """A socket stream whose every operation ends by the deadline (time.monotonic()).
 
-    def __init__(self, policy: AddressPolicy) -> None:
-        self.policy = policy
+    Read timeouts alone let a server that sends a byte now and then, in the headers as in
+    the body, hold a fetch for ever."""
+
+    def __init__(self, stream: httpcore.NetworkStream, deadline: float) -> None:
+        self.stream, self.deadline = stream, deadline
+
+    def _bounded(self, timeout: float | None) -> float:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise httpcore.ReadTimeout("the fetch deadline has passed")
+        return remaining if timeout is None else min(timeout, remaining)
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self.stream.read(max_bytes, self._bounded(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self.stream.write(buffer, self._bounded(timeout))
+
+    def close(self) -> None:
+        self.stream.close()
+
+    def start_tls(self, ssl_context, server_hostname=None, timeout=None) -> httpcore.NetworkStream:
+        return DeadlineStream(
+            self.stream.start_tls(ssl_context, server_hostname, self._bounded(timeout)), self.deadline)
+
+    def get_extra_info(self, info: str):
+        return self.stream.get_extra_info(info)
+
+
+class VettingBackend(httpcore.SyncBackend):
+    """httpcore's socket backend, connecting only to addresses the policy allows, with every
+    socket operation bounded by `deadline` (time.monotonic())."""
+
+    def __init__(self, policy: AddressPolicy, deadline: float) -> None:
+        self.policy, self.deadline = policy, deadline
 
     def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
         last_error: Exception | None = None
         for address in vetted_addresses(host, port, self.policy):
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0:
+                raise httpcore.ConnectTimeout("the fetch deadline has passed")
             try:
-                return super().connect_tcp(address, port, timeout, local_address, socket_options)
+                stream = super().connect_tcp(address, port, min(timeout or remaining, remaining),
+                                             local_address, socket_options)
+                return DeadlineStream(stream, self.deadline)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 last_error = exc  # e.g. an IPv6 address on a host without IPv6: try the next
         raise last_error or httpcore.ConnectError(f"no address for {host}")
@@ -83,12 +122,13 @@ class VettingTransport(httpx.HTTPTransport):
 
     httpx has no public hook for the network backend, so the connection pool is rebuilt
     with it; environment proxies are ignored (a proxy would make the vetting meaningless).
+    One transport serves one fetch: `deadline` (time.monotonic()) ends all of it.
     """
 
-    def __init__(self, policy: AddressPolicy) -> None:
+    def __init__(self, policy: AddressPolicy, deadline: float) -> None:
         super().__init__(trust_env=False)
         self._pool = httpcore.ConnectionPool(
             ssl_context=httpx.create_ssl_context(trust_env=False),
             max_connections=10, max_keepalive_connections=5, keepalive_expiry=5.0,
-            network_backend=VettingBackend(policy),
+            network_backend=VettingBackend(policy, deadline),
         )

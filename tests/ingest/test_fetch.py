@@ -2,6 +2,7 @@
 
 import gzip
 import shutil
+import socket
 import ssl
 import subprocess
 import threading
@@ -151,6 +152,11 @@ def test_a_redirect_to_a_broken_url_is_a_fetch_error(feed_server, limits, target
         fetch(feed_server.url("/hop"), limits)
 
 
+class QuietServer(HTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        pass  # the refused TLS handshake is the point of the test
+
+
 def test_https_goes_through_the_vetted_connection_and_verifies_certificates(tmp_path, limits):
     """A self-signed certificate is refused: TLS runs over the vetted socket with verification on."""
     openssl = shutil.which("openssl")
@@ -161,7 +167,7 @@ def test_https_goes_through_the_vetted_connection_and_verifies_certificates(tmp_
                     "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
-    server = HTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    server = QuietServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
     server.socket = context.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.handle_request, daemon=True)
     thread.start()
@@ -171,3 +177,29 @@ def test_https_goes_through_the_vetted_connection_and_verifies_certificates(tmp_
     finally:
         thread.join(timeout=5)
         server.server_close()
+
+
+def test_headers_trickling_in_are_cut_off_at_the_deadline(limits):
+    """A server that sends its status line a byte at a time never trips the read timeout."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def trickle():
+        connection, _ = listener.accept()
+        with connection:
+            for byte in b"HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\n" * 10:
+                if stop.wait(0.1):
+                    return
+                try:
+                    connection.sendall(bytes([byte]))
+                except OSError:
+                    return
+    thread = threading.Thread(target=trickle, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(FetchError, match="longer than the 1.5s deadline"):
+            fetch(f"http://localhost:{listener.getsockname()[1]}/feed", limits)
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        listener.close()
