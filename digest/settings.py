@@ -11,10 +11,10 @@ import re
 from email.utils import parseaddr
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from digest import PROJECT_ROOT
 
@@ -73,6 +73,30 @@ class Settings(BaseSettings):
     delivery_lease_seconds: int = Field(default=300, ge=1, le=3000)
     # A deferred (temporarily refused) delivery is retried with backoff for this long, then expires.
     retry_window_hours: float = 24.0
+
+    # Feed and page fetching. Addresses that are loopback, private, link-local or otherwise
+    # not public are refused (the fetcher must not become a proxy into our network) unless
+    # allowed here: everything (a trusted lab), or named hosts, comma-separated in the env.
+    fetch_allow_private: bool = False
+    fetch_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Per connect/read timeout, and a deadline for the whole fetch (a body trickling in a
+    # byte at a time never trips a read timeout).
+    fetch_timeout_seconds: float = Field(default=10.0, gt=0)
+    fetch_deadline_seconds: float = Field(default=30.0, gt=0)
+    # Largest body accepted, counted after gzip decompression.
+    fetch_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    fetch_max_redirects: int = Field(default=5, ge=0, le=20)
+    # Fetch the article page when a feed gives only a title or a one-line description.
+    fetch_articles: bool = False
+
+    @field_validator("fetch_allowed_hosts", mode="before")
+    @classmethod
+    def _hosts_from_comma_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.split(",")
+        if isinstance(value, list | tuple | set):
+            return [str(host).strip().lower().rstrip(".") for host in value if str(host).strip()]
+        return value
 
     @field_validator("public_url")
     @classmethod

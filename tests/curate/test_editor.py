@@ -5,6 +5,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from digest.ingest.fetch import FetchLimits
+from digest.ingest.network import AddressPolicy
+
 from digest.curate import editor
 from digest.curate.editions import EditionError, approve, build_draft, items
 from digest.models import DigestList, EditionStatus, Source, Story
@@ -107,7 +110,8 @@ def test_add_a_new_page_fetches_it_as_an_editors_pick(session, draft):
     thread.start()
     try:
         url = f"http://127.0.0.1:{server.server_port}/news/ferry"
-        item = editor.add_story(session, draft.id, url, allow_private=True)
+        item = editor.add_story(session, draft.id, url,
+                                limits=FetchLimits(policy=AddressPolicy(allow_private=True)))
         with pytest.raises(EditionError, match="non-public"):
             editor.add_story(session, draft.id, url + "-again")
     finally:
