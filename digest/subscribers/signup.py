@@ -7,6 +7,7 @@ only, never for the person at the form, so the form cannot tell who is subscribe
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
@@ -15,12 +16,15 @@ from sqlalchemy import case, or_, update
 from sqlmodel import Session, select
 
 from digest.mail.backends.base import MailBackend
+from digest.mail.errors import MailError
 from digest.models import DigestList, Subscriber, Subscription, SubscriptionStatus, utcnow
 from digest.settings import Settings
 from digest.subscribers import notify
 from digest.subscribers.addresses import clean_name, normalise_email
 from digest.subscribers.suppression import SELF_SERVICE, lift_self_service, suppression_reason, upsert
 from digest.subscribers.tokens import InvalidToken, Purpose, read_token
+
+log = logging.getLogger(__name__)
 
 
 class UnknownList(LookupError):
@@ -136,5 +140,9 @@ def confirm(session: Session, settings: Settings, backend: MailBackend, token: s
         return Confirmed(subscriber, digest_list, newly=False)
     lift_self_service(session, subscriber.email)
     session.commit()
-    notify.send_welcome(settings, backend, subscriber, digest_list)
+    try:
+        notify.send_welcome(settings, backend, subscriber, digest_list)
+    except MailError as exc:
+        # The subscription stands; a missing welcome is not worth failing the click for.
+        log.warning("welcome mail to subscriber %s not sent: %s", subscriber.id, exc)
     return Confirmed(subscriber, digest_list, newly=True)
