@@ -48,7 +48,9 @@ def test_import_reports_by_line_and_export_writes_csv(tmp_path):
     exported = digest(env, "subscribers", "export", "--list", "tech-and-science")
     assert exported.returncode == 0 and "new.one@example.org,New One,active," in exported.stdout
 
-    refused = digest(env, "subscribers", "import", str(report), "--list", "tech-and-science")
+    no_email = tmp_path / "no-email.csv"
+    no_email.write_text("address,name\nx@example.org,X\n", encoding="utf-8")
+    refused = digest(env, "subscribers", "import", str(no_email), "--list", "tech-and-science")
     assert refused.returncode == 1 and "'email' column" in refused.stderr
     unknown = digest(env, "subscribers", "export", "--list", "nope")
     assert unknown.returncode == 1 and "no list 'nope'" in unknown.stderr
