@@ -19,7 +19,7 @@ from digest.mail.backends import MailBackend
 from digest.mail.errors import MailError
 from digest.models import DigestList
 from digest.settings import Settings
-from digest.subscribers.addresses import BadAddress
+from digest.subscribers.addresses import BadAddress, normalise_email
 from digest.subscribers.signup import UnknownList, confirm, list_by_slug, sign_up
 from digest.subscribers.tokens import InvalidToken
 from digest.web import csrf
@@ -69,7 +69,7 @@ def _attempt(request: Request, session: Session, config: Settings, backend: Mail
     limits = request.app.state.signup_limits
     if not limits.allow_ip(_client_ip(request)):
         raise HTTPException(429, "Too many sign-ups from your network. Please try again later.")
-    if not limits.allow_address(email.strip().lower()):
+    if not limits.allow_address(normalise_email(email)):
         log.info("sign-up for list %s: per-address limit reached", slug)
         return
     try:
