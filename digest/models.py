@@ -146,6 +146,10 @@ class Subscription(SQLModel, table=True):
     created_at: datetime = _created()
     confirmed_at: datetime | None = _when()
     unsubscribed_at: datetime | None = _when()
+    # Confirmation mails sent in the current 24-hour window, and when that window began:
+    # signing up again while pending re-sends only a few a day.
+    confirmations_sent: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    confirmation_window_at: datetime | None = _when()
 
 
 class EditionStatus(StrEnum):

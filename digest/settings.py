@@ -98,6 +98,20 @@ class Settings(BaseSettings):
             return [str(host).strip().lower().rstrip(".") for host in value if str(host).strip()]
         return value
 
+    # Redis for the web's sign-up rate limits (shared by every web process). Unset: the
+    # broker URL if that is Redis, else in-process memory (fine for one web process).
+    redis_url: str | None = None
+    # Sign-up abuse limits, in the `limits` notation ("N per minute/hour/day").
+    signup_limit_per_ip: str = "20 per hour"
+    signup_limit_per_address: str = "5 per hour"
+    # Confirmation mails one pending subscription may get per day, however often it signs up.
+    confirmations_per_day: int = Field(default=3, ge=1, le=20)
+    # Send a short "you are unsubscribed" mail after an unsubscribe (never after one-click).
+    send_goodbye: bool = False
+    # Where `digest serve` listens; put a TLS-terminating proxy in front of it.
+    web_host: str = "127.0.0.1"
+    web_port: int = 8000
+
     @field_validator("public_url")
     @classmethod
     def _public_url_is_http(cls, value: str) -> str:
@@ -138,6 +152,14 @@ class Settings(BaseSettings):
                 "outside development (python -c 'import secrets; print(secrets.token_urlsafe(48))')"
             )
         return self
+
+    @property
+    def rate_limit_storage(self) -> str:
+        """The `limits` storage URI for the web's rate limits."""
+        for url in (self.redis_url, self.broker_url):
+            if url and url.startswith(("redis://", "rediss://")):
+                return url
+        return "memory://"
 
     @property
     def mail_domain(self) -> str:

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 
 from sqlmodel import Session, select
 
-from digest.models import Edition, EditionVariant, Subscriber
+from digest.models import DigestList, Edition, EditionVariant, Subscriber
 from digest.render.context import SENTINEL_PREFIX, edition_context, inert
 from digest.render.environment import mail_environment
 from digest.render.inline import inline_css
@@ -122,17 +122,18 @@ def stored_or_rendered(session: Session, settings: Settings, edition: Edition,
     return Rendered(variant.subject, variant.html, variant.text)
 
 
-def archive_personal(settings: Settings) -> Personal:
-    """The values for nobody in particular: the web copy's footer links go to the pages where
-    a reader gives their address to unsubscribe or change preferences."""
-    return Personal(greeting="Hello,", unsubscribe_url=f"{settings.public_url}/unsubscribe",
-                    preferences_url=f"{settings.public_url}/preferences")
+def archive_personal(settings: Settings, list_slug: str) -> Personal:
+    """The values for nobody in particular: the web copy has no reader, so its footer links
+    lead to the list's own page (sign-up, and the way in for readers who want to manage it)."""
+    page = f"{settings.public_url}/subscribe/{list_slug}"
+    return Personal(greeting="Hello,", unsubscribe_url=page, preferences_url=page)
 
 
 def archive_html(session: Session, settings: Settings, edition: Edition) -> str:
     """"View in browser": the edition's mail with no subscriber data, as it was sent."""
+    digest_list = session.get(DigestList, edition.list_id)
     return personalise(stored_or_rendered(session, settings, edition),
-                       archive_personal(settings)).html
+                       archive_personal(settings, digest_list.slug)).html
 
 
 def preview(session: Session, settings: Settings, edition: Edition) -> Rendered:

@@ -1,0 +1,149 @@
+"""Double opt-in: sign up (pending, confirmation mail), confirm (active, welcome mail).
+
+Whatever the case (new, pending, already active, suppressed, over the daily limit), the
+sign-up answers the caller the same way; :class:`SignUpOutcome` is for logs and tests
+only, never for the person at the form, so the form cannot tell who is subscribed.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+
+from sqlalchemy import case, or_, update
+from sqlmodel import Session, select
+
+from digest.mail.backends.base import MailBackend
+from digest.mail.errors import MailError
+from digest.models import DigestList, Subscriber, Subscription, SubscriptionStatus, utcnow
+from digest.settings import Settings
+from digest.subscribers import notify
+from digest.subscribers.addresses import clean_name, normalise_email
+from digest.subscribers.bulk import upsert
+from digest.subscribers.suppression import SELF_SERVICE, lift_self_service, suppression_reason
+from digest.subscribers.tokens import InvalidToken, Purpose, read_token
+
+log = logging.getLogger(__name__)
+
+
+class UnknownList(LookupError):
+    """No list with that slug."""
+
+
+class SignUpOutcome(StrEnum):
+    CONFIRMATION_SENT = "confirmation sent"
+    ALREADY_ACTIVE = "already active"
+    SUPPRESSED = "suppressed"
+    LIMITED = "daily confirmation limit reached"
+
+
+def list_by_slug(session: Session, slug: str) -> DigestList:
+    digest_list = session.exec(select(DigestList).where(DigestList.slug == slug)).one_or_none()
+    if digest_list is None:
+        raise UnknownList(f"no list {slug!r}")
+    return digest_list
+
+
+def valid_topics(digest_list: DigestList, topics) -> list[str]:
+    """The chosen topics that the list has, in the list's order (anything else is dropped)."""
+    chosen = set(topics or ())
+    return [section for section in digest_list.sections if section in chosen]
+
+
+def sign_up(session: Session, settings: Settings, backend: MailBackend, *, list_slug: str,
+            email: str, name: str | None = None, topics=()) -> SignUpOutcome:
+    """Record a pending subscription and send a confirmation, at most
+    ``confirmations_per_day`` a day. Raises BadAddress or UnknownList; commits.
+
+    An unauthenticated sign-up never changes an existing subscriber (anyone can type
+    anyone's address): the name and topics are kept only for a new subscription.
+    """
+    digest_list = list_by_slug(session, list_slug)
+    address = normalise_email(email)
+    reason = suppression_reason(session, address)
+    if reason is not None and reason not in SELF_SERVICE:
+        return SignUpOutcome.SUPPRESSED
+    subscriber_id = _ensure_subscriber(session, address, clean_name(name))
+    session.exec(upsert(session)(Subscription).values(
+        subscriber_id=subscriber_id, list_id=digest_list.id, status=SubscriptionStatus.PENDING,
+        topics=valid_topics(digest_list, topics), created_at=utcnow(), confirmations_sent=0,
+    ).on_conflict_do_nothing(index_elements=["subscriber_id", "list_id"]))
+    subscription = session.exec(select(Subscription).where(
+        Subscription.subscriber_id == subscriber_id, Subscription.list_id == digest_list.id)).one()
+    if subscription.status == SubscriptionStatus.ACTIVE:
+        session.commit()
+        return SignUpOutcome.ALREADY_ACTIVE
+    allowed = _take_confirmation_slot(session, subscription.id, settings.confirmations_per_day)
+    session.commit()
+    if not allowed:
+        return SignUpOutcome.LIMITED
+    notify.send_confirmation(settings, backend, session.get(Subscriber, subscriber_id), digest_list)
+    return SignUpOutcome.CONFIRMATION_SENT
+
+
+def _ensure_subscriber(session: Session, address: str, name: str | None) -> int:
+    # INSERT ... ON CONFLICT: two sign-ups racing for one new address both succeed.
+    session.exec(upsert(session)(Subscriber).values(email=address, name=name, created_at=utcnow())
+                 .on_conflict_do_nothing(index_elements=["email"]))
+    return session.exec(select(Subscriber.id).where(Subscriber.email == address)).one()
+
+
+def _take_confirmation_slot(session: Session, subscription_id: int, per_day: int) -> bool:
+    """Count one confirmation in the subscription's 24-hour window, if the window has room.
+
+    One conditional UPDATE, so concurrent sign-ups cannot both take the last slot."""
+    now = utcnow()
+    table = Subscription.__table__
+    window_over = or_(table.c.confirmation_window_at.is_(None),
+                      table.c.confirmation_window_at < now - timedelta(days=1))
+    result = session.execute(
+        update(table)
+        .where(table.c.id == subscription_id,
+               or_(window_over, table.c.confirmations_sent < per_day))
+        .values(confirmations_sent=case((window_over, 1), else_=table.c.confirmations_sent + 1),
+                confirmation_window_at=case((window_over, now),
+                                            else_=table.c.confirmation_window_at)))
+    return result.rowcount == 1
+
+
+@dataclass(frozen=True)
+class Confirmed:
+    subscriber: Subscriber
+    digest_list: DigestList
+    newly: bool   # False when it was already active (a second click): no second welcome
+
+
+def confirm(session: Session, settings: Settings, backend: MailBackend, token: str) -> Confirmed:
+    """Activate the subscription a confirmation token names and send the welcome mail.
+
+    Raises InvalidToken (tampered, expired, other purpose, or the subscriber is gone)."""
+    subscriber_id, list_id = read_token(settings.secret_key, Purpose.CONFIRM, token)
+    subscription = session.exec(select(Subscription).where(
+        Subscription.subscriber_id == subscriber_id, Subscription.list_id == list_id)).one_or_none()
+    if subscription is None:
+        raise InvalidToken("this link is no longer valid")
+    subscriber = session.get(Subscriber, subscriber_id)
+    digest_list = session.get(DigestList, list_id)
+    reason = suppression_reason(session, subscriber.email)
+    if reason is not None and reason not in SELF_SERVICE:
+        raise InvalidToken("this address can no longer be subscribed")
+    table = Subscription.__table__
+    # Conditional, so two clicks racing send one welcome between them.
+    activated = session.execute(
+        update(table).where(table.c.id == subscription.id,
+                            table.c.status != SubscriptionStatus.ACTIVE)
+        .values(status=SubscriptionStatus.ACTIVE, confirmed_at=utcnow(), unsubscribed_at=None)
+    ).rowcount == 1
+    if not activated:
+        session.commit()
+        return Confirmed(subscriber, digest_list, newly=False)
+    lift_self_service(session, subscriber.email)
+    session.commit()
+    try:
+        notify.send_welcome(settings, backend, subscriber, digest_list)
+    except MailError as exc:
+        # The subscription stands; a missing welcome is not worth failing the click for.
+        log.warning("welcome mail to subscriber %s not sent: %s", subscriber.id, exc)
+    return Confirmed(subscriber, digest_list, newly=True)

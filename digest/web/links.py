@@ -1,0 +1,128 @@
+"""Pages behind the signed links in every mail: unsubscribe (with RFC 8058 one-click) and
+preferences (lists, topics, name, download my data, delete me).
+
+A GET never changes anything: link scanners and prefetchers follow every link in a mail.
+The signed token is the authority, so these forms need no CSRF cookie and no login.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import PlainTextResponse, RedirectResponse, Response
+from sqlmodel import Session
+from starlette.datastructures import FormData
+
+from digest.mail.backends import MailBackend
+from digest.mail.errors import MailError
+from digest.models import DigestList, Subscriber
+from digest.settings import Settings
+from digest.subscribers import manage
+from digest.subscribers.notify import send_goodbye
+from digest.subscribers.tokens import InvalidToken, Purpose, make_token, read_token
+from digest.web.deps import db_session, mail_backend, page, settings
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+
+def _ids(config: Settings, purpose: Purpose, token: str) -> tuple[int, int | None]:
+    try:
+        return read_token(config.secret_key, purpose, token)
+    except InvalidToken as exc:
+        raise HTTPException(400, f"Sorry, {exc}.") from None
+
+
+@router.get("/unsubscribe/{token}")
+def unsubscribe_page(request: Request, token: str, session: Session = Depends(db_session),
+                     config: Settings = Depends(settings)):
+    _, list_id = _ids(config, Purpose.UNSUBSCRIBE, token)
+    digest_list = session.get(DigestList, list_id) if list_id is not None else None
+    return page(request, "unsubscribe.html", token=token, digest_list=digest_list)
+
+
+@router.post("/unsubscribe/{token}")
+def unsubscribe_submit(request: Request, token: str,
+                       one_click: str = Form("", alias="List-Unsubscribe"),
+                       scope: str = Form("list"), session: Session = Depends(db_session),
+                       config: Settings = Depends(settings),
+                       backend: MailBackend = Depends(mail_backend)):
+    subscriber_id, list_id = _ids(config, Purpose.UNSUBSCRIBE, token)
+    target = None if scope == "all" else list_id
+    changed = manage.unsubscribe(session, subscriber_id, target)
+    if one_click == "One-Click":
+        # RFC 8058: the mail client POSTs this itself; a 200, no redirect, nothing to click.
+        return PlainTextResponse("You are unsubscribed.\n")
+    digest_list = session.get(DigestList, target) if target is not None else None
+    list_name = digest_list.name if digest_list else f"every {config.brand_name} list"
+    subscriber = session.get(Subscriber, subscriber_id)
+    if changed and config.send_goodbye and subscriber is not None:
+        try:
+            send_goodbye(config, backend, subscriber, target, list_name)
+        except MailError as exc:
+            log.warning("goodbye mail to subscriber %s not sent: %s", subscriber_id, exc)
+    preferences = make_token(config.secret_key, Purpose.PREFERENCES, subscriber_id, list_id)
+    return page(request, "unsubscribed.html", list_name=list_name,
+                preferences_url=f"/preferences/{preferences}")
+
+
+def _preferences_or_gone(session: Session, subscriber_id: int):
+    found = manage.preferences(session, subscriber_id)
+    if found is None:
+        raise HTTPException(404, "There is no subscriber behind this link any more.")
+    return found
+
+
+@router.get("/preferences/{token}")
+def preferences_page(request: Request, token: str, saved: bool = False,
+                     session: Session = Depends(db_session), config: Settings = Depends(settings)):
+    subscriber_id, _ = _ids(config, Purpose.PREFERENCES, token)
+    subscriber, choices = _preferences_or_gone(session, subscriber_id)
+    return page(request, "preferences.html", token=token, subscriber=subscriber,
+                choices=choices, saved=saved)
+
+
+async def raw_form(request: Request) -> FormData:
+    return await request.form()
+
+
+@router.post("/preferences/{token}")
+def preferences_submit(token: str, form: FormData = Depends(raw_form),
+                       session: Session = Depends(db_session), config: Settings = Depends(settings)):
+    subscriber_id, _ = _ids(config, Purpose.PREFERENCES, token)
+    # The topic fields are named per list (topics-<list id>), hence the raw form.
+    lists = {int(v) for v in form.getlist("lists") if str(v).isdigit()}
+    topics = {int(key.removeprefix("topics-")): [str(t) for t in form.getlist(key)]
+              for key in form if key.startswith("topics-") and key.removeprefix("topics-").isdigit()}
+    manage.update_preferences(session, subscriber_id, name=str(form.get("name", "")),
+                              lists=lists, topics=topics)
+    # Post/redirect/get: a reload does not post the form again.
+    return RedirectResponse(f"/preferences/{token}?saved=1", status_code=303)
+
+
+@router.get("/preferences/{token}/data.json")
+def download_data(token: str, session: Session = Depends(db_session),
+                  config: Settings = Depends(settings)):
+    subscriber_id, _ = _ids(config, Purpose.PREFERENCES, token)
+    data = manage.export_data(session, subscriber_id)
+    if data is None:
+        raise HTTPException(404, "There is no subscriber behind this link any more.")
+    return Response(json.dumps(data, indent=2, ensure_ascii=False), media_type="application/json",
+                    headers={"Content-Disposition": 'attachment; filename="my-subscription-data.json"'})
+
+
+@router.post("/preferences/{token}/erase")
+def erase_submit(request: Request, token: str, confirm: str = Form(""),
+                 session: Session = Depends(db_session), config: Settings = Depends(settings)):
+    subscriber_id, _ = _ids(config, Purpose.PREFERENCES, token)
+    if confirm != "yes":
+        subscriber, choices = _preferences_or_gone(session, subscriber_id)
+        return page(request, "preferences.html", 422, token=token, subscriber=subscriber,
+                    choices=choices, saved=False,
+                    erase_error="Tick the box to confirm that everything should be deleted.")
+    manage.erase(session, subscriber_id)
+    return page(request, "message.html", title="Your data is deleted",
+                message="We deleted your address and everything about it. We keep only a "
+                        "one-way fingerprint of the address so that we never mail it again.")
