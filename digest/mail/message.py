@@ -51,7 +51,10 @@ def _crlf(text: str) -> str:
 
 
 def _qp(text: str) -> bytes:
-    return binascii.b2a_qp(_crlf(text).encode("utf-8"), istext=True)
+    encoded = binascii.b2a_qp(_crlf(text).encode("utf-8"), istext=True)
+    # b2a_qp ends its soft line breaks with whatever line ending it saw first, bare LF
+    # when the text has none: the wire needs CRLF everywhere.
+    return encoded.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
 
 
 @dataclass(frozen=True)
