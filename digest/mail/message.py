@@ -2,9 +2,10 @@
 
 Serialising an ``EmailMessage`` costs 7-12 ms; doing it per subscriber would cost more than
 the SMTP exchange. So a :class:`MailTemplate` holds everything that is the same for a
-variant, and :meth:`MailTemplate.assemble` only substitutes personal values, encodes the two
-parts as quoted-printable (a C routine) and joins prebuilt header lines. Lines end in CRLF:
-``smtplib.sendmail`` sends bytes as they are.
+variant, with both body parts already quoted-printable encoded and cut at the personal
+tokens; :meth:`MailTemplate.assemble` only encodes the few personal values, joins the
+pieces and prebuilt header lines. Lines end in CRLF: ``smtplib.sendmail`` sends bytes as
+they are.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ import re
 from dataclasses import dataclass
 from email.header import Header
 from email.utils import formataddr, formatdate, parseaddr
+from html import escape
 from urllib.parse import quote
 
 from digest.mail.dkim import DKIMSigner
-from digest.render.digest import Personal, Rendered, personalise
+from digest.render.digest import TOKENS, Personal, Rendered
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
@@ -57,6 +59,60 @@ def _qp(text: str) -> bytes:
     return encoded.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
 
 
+# Quoted-printable lines stay within RFC 2045's 76 characters: 73 plus "=" and CRLF.
+_QP_WIDTH = 73
+
+
+class EncodedPart:
+    """A body part encoded once, with the places of the personal tokens remembered.
+
+    The encoder may fold a token across a soft line break, so the tokens are found in the
+    encoded bytes allowing one between any two characters. A value goes in on lines of its
+    own (soft breaks before and after), so no line exceeds 76 characters whatever its length.
+    """
+
+    def __init__(self, content: str, *, html: bool):
+        self.html = html
+        encoded = _qp(content)
+        names = {token.encode(): field for field, token in TOKENS.items()}
+        folded = b"|".join(b"(?:=\r\n)?".join(re.escape(bytes([c])) for c in token) for token in names)
+        self.pieces: list[bytes | str] = []
+        position = 0
+        for match in re.finditer(b"(" + folded + b")", encoded):
+            self.pieces.append(encoded[position:match.start()])
+            self.pieces.append(names[match.group().replace(b"=\r\n", b"")])
+            position = match.end()
+        self.pieces.append(encoded[position:])
+
+    def fill(self, personal: Personal) -> bytes:
+        out = []
+        for piece in self.pieces:
+            if isinstance(piece, bytes):
+                out.append(piece)
+                continue
+            value = getattr(personal, piece)
+            if self.html:
+                value = escape(value, quote=True)
+            out.append(b"=\r\n" + _qp_fragment(value) + b"=\r\n")
+        return b"".join(out)
+
+
+def _qp_fragment(value: str) -> bytes:
+    """A value inside a line: no line breaks of its own, "=" escapes kept whole when folding."""
+    encoded = binascii.b2a_qp(" ".join(value.split()).encode("utf-8"), quotetabs=True)
+    encoded = encoded.replace(b"=\n", b"")
+    lines, start = [], 0
+    while start < len(encoded):
+        end = min(start + _QP_WIDTH, len(encoded))
+        # Never cut an escape (=XX) in two.
+        cut = encoded.rfind(b"=", max(end - 2, start), end)
+        if cut != -1 and end < len(encoded):
+            end = cut
+        lines.append(encoded[start:end])
+        start = end
+    return b"=\r\n".join(lines)
+
+
 @dataclass(frozen=True)
 class MailTemplate:
     from_header: str
@@ -69,6 +125,8 @@ class MailTemplate:
     fixed_headers: tuple[str, ...] = ()
     unsubscribe_mailto: str | None = None
     signer: DKIMSigner | None = None
+    # The two body parts, headed and encoded once per variant.
+    parts: tuple[EncodedPart, ...] = ()
 
     @classmethod
     def build(cls, *, rendered: Rendered, from_email: str, list_name: str, list_slug: str,
@@ -93,11 +151,11 @@ class MailTemplate:
             fixed_headers=tuple(fixed),
             unsubscribe_mailto=unsubscribe_mailto,
             signer=signer,
+            parts=(EncodedPart(rendered.text, html=False), EncodedPart(rendered.html, html=True)),
         )
 
     def assemble(self, *, recipient: str, recipient_name: str | None, message_id: str,
                  personal: Personal, unsubscribe_url: str, subject_prefix: str = "") -> OutgoingMessage:
-        body = personalise(self.rendered, personal)
         recipient = header_safe(recipient)
         headers = [
             f"From: {self.from_header}",
@@ -113,7 +171,8 @@ class MailTemplate:
         ]
         data = b"".join([
             "\r\n".join(headers).encode("ascii"), b"\r\n\r\n",
-            self._part("plain", body.text), self._part("html", body.html),
+            self._head("plain"), self.parts[0].fill(personal), b"\r\n",
+            self._head("html"), self.parts[1].fill(personal), b"\r\n",
             f"--{self.boundary}--\r\n".encode("ascii"),
         ])
         if self.signer is not None:
@@ -128,7 +187,6 @@ class MailTemplate:
             links += f", <mailto:{self.unsubscribe_mailto}?subject=unsubscribe%20{token}>"
         return links
 
-    def _part(self, subtype: str, content: str) -> bytes:
-        head = (f"--{self.boundary}\r\nContent-Type: text/{subtype}; charset=utf-8\r\n"
-                "Content-Transfer-Encoding: quoted-printable\r\n\r\n")
-        return head.encode("ascii") + _qp(content) + b"\r\n"
+    def _head(self, subtype: str) -> bytes:
+        return (f"--{self.boundary}\r\nContent-Type: text/{subtype}; charset=utf-8\r\n"
+                "Content-Transfer-Encoding: quoted-printable\r\n\r\n").encode("ascii")

@@ -9,7 +9,7 @@ import pytest
 
 from digest.mail.dkim import DKIMSigner
 from digest.mail.message import MailTemplate, message_id
-from digest.render.digest import TOKENS, Personal, Rendered
+from digest.render.digest import TOKENS, Personal, Rendered, personalise
 
 RENDERED = Rendered(
     subject="Café prices fall — and more",
@@ -88,3 +88,23 @@ def test_an_unreadable_dkim_key_is_a_clear_error(tmp_path):
     (tmp_path / "bad.pem").write_text("not a key")
     with pytest.raises(ValueError, match="not a PEM private key"):
         DKIMSigner.from_file(tmp_path / "bad.pem", selector="s", domain="d.example")
+
+
+def test_personal_values_fill_the_once_encoded_body_exactly_and_lines_stay_short():
+    # Tokens at every offset, so the encoder folds some of them across soft line breaks.
+    html = "".join(f"<p>{'x' * n} {TOKENS['greeting']} <a href=\"{TOKENS['unsubscribe_url']}\">é</a>"
+                   f"{TOKENS['preferences_url']}</p>\n" for n in range(0, 90, 7))
+    rendered = Rendered("Subject", html, html.replace("<p>", ""))
+    personal = Personal(greeting="Hi Zoë \"<b>\" " + "Long-Name " * 12 + "=3D,",
+                        unsubscribe_url=UNSUB + "?a=1&b=2", preferences_url="https://x.example/p/" + "q" * 120)
+    template = MailTemplate.build(rendered=rendered, from_email="d@news.example.org",
+                                  list_name="L", list_slug="l", key="1:all")
+    data = template.assemble(recipient="ada@example.net", recipient_name=None, message_id="<m@x>",
+                             personal=personal, unsubscribe_url=UNSUB).data
+    body = data.split(b"\r\n\r\n", 1)[1]
+    assert max(len(line) for line in body.split(b"\r\n")) <= 76
+    assert b"\n" not in data.replace(b"\r\n", b"")
+    mail = message_from_bytes(data, policy=policy.SMTP)
+    expected = personalise(rendered, personal)
+    assert mail.get_body(("html",)).get_content().replace("\r\n", "\n") == expected.html
+    assert mail.get_body(("plain",)).get_content().replace("\r\n", "\n") == expected.text
