@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, text  # noqa: E402
-from sqlmodel import Session  # noqa: E402
+from sqlmodel import Session, select  # noqa: E402
 
 from digest import migrate  # noqa: E402
 from digest.curate.editions import approve, build_draft, todays_slot  # noqa: E402
@@ -116,7 +116,7 @@ def make_world(url: str, subscribers: int, settings: Settings) -> int:
         for path, feed in write_feeds(settings.data_dir / "feeds"):
             ingest_file(session, path, name=feed["title"], section=feed["section"], weight=feed["weight"])
         session.commit()
-        morning = session.query(DigestList).filter_by(slug="morning-briefing").one()
+        morning = session.exec(select(DigestList).where(DigestList.slug == "morning-briefing")).one()
         # Set-wise: one INSERT ... SELECT generate_series for each table.
         session.execute(text(
             "INSERT INTO subscriber (email, name, created_at) SELECT 'bench' || g || '@example.net', "
@@ -139,7 +139,7 @@ def prebuilt_messages(url: str, settings: Settings, edition_id: int, count: int)
         template = mail_template(settings, session.get(DigestList, edition.list_id),
                                  prepare_variants(session, settings, edition))
         session.rollback()
-        readers = session.query(Subscriber).limit(count).all()
+        readers = session.exec(select(Subscriber).limit(count)).all()
         out = []
         for reader in readers:
             personal = personal_values(settings, reader, edition.list_id)

@@ -113,7 +113,8 @@ def send_batch(session: Session, settings: Settings, backend: MailBackend, editi
     ledger.mark(session, skipped, DeliveryStatus.SKIPPED, "address is suppressed", token)
     report.add(DeliveryStatus.SKIPPED, len(skipped))
     todo = [(did, subscribers[sid], key) for did, sid, key in rows if did not in set(skipped)]
-    _send_rows(session, settings, backend, edition, token, todo, report)
+    with ledger.fast_commits(session) as batch_session:
+        _send_rows(batch_session, settings, backend, edition, token, todo, report)
     ledger.release(session, token)
     ledger.finish_edition(session, edition_id)
     return report
