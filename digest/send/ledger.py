@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import and_, exists, func, insert, literal, or_, select, update
+from sqlalchemy import and_, bindparam, exists, func, insert, literal, or_, select, update
 from sqlmodel import Session
 
 from digest.db import is_postgres
@@ -79,19 +79,31 @@ def claim(session: Session, edition_id: int, limit: int,
     return token, rows
 
 
+# The two statements run once per message: built once with bound parameters and run on
+# the session's Core connection, which skips most of the ORM's per-call work.
+_BEGIN = (
+    update(D).where(
+        D.c.id == bindparam("delivery_id"), D.c.claim_token == bindparam("token"),
+        D.c.status == DeliveryStatus.CLAIMED,
+        exists().where(E.c.id == D.c.edition_id, E.c.status == EditionStatus.SENDING),
+        exists().where(S.c.subscriber_id == D.c.subscriber_id, S.c.list_id == bindparam("list_id"),
+                       S.c.status == SubscriptionStatus.ACTIVE))
+    .values(status=DeliveryStatus.SENDING, attempts=D.c.attempts + 1)
+)
+_FINISH = (
+    update(D).where(D.c.id == bindparam("delivery_id"), D.c.claim_token == bindparam("token"))
+    .values(status=bindparam("status"), last_error=bindparam("error"),
+            next_attempt_at=bindparam("next_attempt_at"), sent_at=bindparam("sent_at"),
+            claim_token=None, lease_until=None)
+)
+
+
 def begin_attempt(session: Session, delivery_id: int, token: str, list_id: int) -> bool:
     """Mark one claimed row in flight, if it is still ours, the edition is still sending and
     the subscriber is still subscribed; commits (with any outcome recorded before it in the
     same transaction). False means: do not send it (see :func:`why_not`)."""
-    still_sending = exists().where(E.c.id == D.c.edition_id, E.c.status == EditionStatus.SENDING)
-    still_subscribed = exists().where(
-        S.c.subscriber_id == D.c.subscriber_id, S.c.list_id == list_id,
-        S.c.status == SubscriptionStatus.ACTIVE)
-    result = session.execute(
-        update(D).where(D.c.id == delivery_id, D.c.claim_token == token,
-                        D.c.status == DeliveryStatus.CLAIMED, still_sending, still_subscribed)
-        .values(status=DeliveryStatus.SENDING, attempts=D.c.attempts + 1)
-    )
+    result = session.connection().execute(
+        _BEGIN, {"delivery_id": delivery_id, "token": token, "list_id": list_id})
     session.commit()
     return result.rowcount == 1
 
@@ -146,11 +158,10 @@ def finish_attempt(session: Session, delivery_id: int, token: str, status: Deliv
     """Record an outcome. With commit=False it rides on the next :func:`begin_attempt`'s
     transaction: one commit per message instead of two, and a crash in between leaves the
     row `sending`, which the reconciler turns into `unknown` as it must."""
-    values = {"status": status, "last_error": error, "next_attempt_at": next_attempt_at,
-              "claim_token": None, "lease_until": None}
-    if status == DeliveryStatus.SENT:
-        values["sent_at"] = utcnow()
-    session.execute(update(D).where(D.c.id == delivery_id, D.c.claim_token == token).values(**values))
+    session.connection().execute(_FINISH, {
+        "delivery_id": delivery_id, "token": token, "status": status, "error": error,
+        "next_attempt_at": next_attempt_at,
+        "sent_at": utcnow() if status == DeliveryStatus.SENT else None})
     if commit:
         session.commit()
 
