@@ -112,7 +112,9 @@ def send_batch(session: Session, settings: Settings, backend: MailBackend, editi
     skipped = [did for did, sid, _ in rows if email_hash(subscribers[sid].email) in suppressed]
     ledger.mark(session, skipped, DeliveryStatus.SKIPPED, "address is suppressed", token)
     report.add(DeliveryStatus.SKIPPED, len(skipped))
-    todo = [(did, subscribers[sid], key) for did, sid, key in rows if did not in set(skipped)]
+    skipped_ids = set(skipped)
+    todo = [(did, subscribers[sid], key) for did, sid, key in rows if did not in skipped_ids]
+    session.commit()  # no transaction left open on this connection while the batch runs
     with ledger.fast_commits(session) as batch_session:
         _send_rows(batch_session, settings, backend, edition, token, todo, report)
     ledger.release(session, token)
