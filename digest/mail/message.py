@@ -16,11 +16,10 @@ import re
 from dataclasses import dataclass
 from email.header import Header
 from email.utils import formataddr, formatdate, parseaddr
-from html import escape
 from urllib.parse import quote
 
 from digest.mail.dkim import DKIMSigner
-from digest.render.digest import TOKENS, Personal, Rendered
+from digest.render.digest import TOKENS, Personal, Rendered, personalise
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
@@ -71,8 +70,7 @@ class EncodedPart:
     own (soft breaks before and after), so no line exceeds 76 characters whatever its length.
     """
 
-    def __init__(self, content: str, *, html: bool):
-        self.html = html
+    def __init__(self, content: str):
         encoded = _qp(content)
         names = {token.encode(): field for field, token in TOKENS.items()}
         folded = b"|".join(b"(?:=\r\n)?".join(re.escape(bytes([c])) for c in token) for token in names)
@@ -84,17 +82,23 @@ class EncodedPart:
             position = match.end()
         self.pieces.append(encoded[position:])
 
-    def fill(self, personal: Personal) -> bytes:
-        out = []
-        for piece in self.pieces:
-            if isinstance(piece, bytes):
-                out.append(piece)
-                continue
-            value = getattr(personal, piece)
-            if self.html:
-                value = escape(value, quote=True)
-            out.append(b"=\r\n" + _qp_fragment(value) + b"=\r\n")
-        return b"".join(out)
+    def fill(self, values: dict[str, str]) -> bytes:
+        """The part with each token's field replaced by its (already escaped) value."""
+        return b"".join(piece if isinstance(piece, bytes)
+                        else b"=\r\n" + _qp_fragment(values[piece]) + b"=\r\n"
+                        for piece in self.pieces)
+
+
+# Every token once, separated by a character no personal value contains: personalising it
+# gives each field's value as the rendering module escapes it for HTML and for text.
+_PROBE = "\x00".join(TOKENS.values())
+
+
+def personal_fields(personal: Personal) -> tuple[dict[str, str], dict[str, str]]:
+    """{field: value} for the plain-text part and for the HTML part."""
+    probe = personalise(Rendered("", _PROBE, _PROBE), personal)
+    return (dict(zip(TOKENS, probe.text.split("\x00"), strict=True)),
+            dict(zip(TOKENS, probe.html.split("\x00"), strict=True)))
 
 
 def _qp_fragment(value: str) -> bytes:
@@ -151,12 +155,13 @@ class MailTemplate:
             fixed_headers=tuple(fixed),
             unsubscribe_mailto=unsubscribe_mailto,
             signer=signer,
-            parts=(EncodedPart(rendered.text, html=False), EncodedPart(rendered.html, html=True)),
+            parts=(EncodedPart(rendered.text), EncodedPart(rendered.html)),
         )
 
     def assemble(self, *, recipient: str, recipient_name: str | None, message_id: str,
                  personal: Personal, unsubscribe_url: str, subject_prefix: str = "") -> OutgoingMessage:
         recipient = header_safe(recipient)
+        text_values, html_values = personal_fields(personal)
         headers = [
             f"From: {self.from_header}",
             f"To: {formataddr((header_safe(recipient_name or ''), recipient), charset='utf-8')}",
@@ -171,8 +176,8 @@ class MailTemplate:
         ]
         data = b"".join([
             "\r\n".join(headers).encode("ascii"), b"\r\n\r\n",
-            self._head("plain"), self.parts[0].fill(personal), b"\r\n",
-            self._head("html"), self.parts[1].fill(personal), b"\r\n",
+            self._head("plain"), self.parts[0].fill(text_values), b"\r\n",
+            self._head("html"), self.parts[1].fill(html_values), b"\r\n",
             f"--{self.boundary}--\r\n".encode("ascii"),
         ])
         if self.signer is not None:
