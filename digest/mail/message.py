@@ -2,9 +2,10 @@
 
 Serialising an ``EmailMessage`` costs 7-12 ms; doing it per subscriber would cost more than
 the SMTP exchange. So a :class:`MailTemplate` holds everything that is the same for a
-variant, and :meth:`MailTemplate.assemble` only substitutes personal values, encodes the two
-parts as quoted-printable (a C routine) and joins prebuilt header lines. Lines end in CRLF:
-``smtplib.sendmail`` sends bytes as they are.
+variant, with both body parts already quoted-printable encoded and cut at the personal
+tokens; :meth:`MailTemplate.assemble` only encodes the few personal values, joins the
+pieces and prebuilt header lines. Lines end in CRLF: ``smtplib.sendmail`` sends bytes as
+they are.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ import re
 from dataclasses import dataclass
 from email.header import Header
 from email.utils import formataddr, formatdate, parseaddr
+from urllib.parse import quote
 
-from digest.render.digest import Personal, Rendered, personalise
+from digest.mail.dkim import DKIMSigner
+from digest.render.digest import TOKENS, Personal, Rendered, personalise
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
@@ -49,7 +52,69 @@ def _crlf(text: str) -> str:
 
 
 def _qp(text: str) -> bytes:
-    return binascii.b2a_qp(_crlf(text).encode("utf-8"), istext=True)
+    encoded = binascii.b2a_qp(_crlf(text).encode("utf-8"), istext=True)
+    # b2a_qp ends its soft line breaks with whatever line ending it saw first, bare LF
+    # when the text has none: the wire needs CRLF everywhere.
+    return encoded.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
+# Quoted-printable lines stay within RFC 2045's 76 characters: 73 plus "=" and CRLF.
+_QP_WIDTH = 73
+
+
+class EncodedPart:
+    """A body part encoded once, with the places of the personal tokens remembered.
+
+    The encoder may fold a token across a soft line break, so the tokens are found in the
+    encoded bytes allowing one between any two characters. A value goes in on lines of its
+    own (soft breaks before and after), so no line exceeds 76 characters whatever its length.
+    """
+
+    def __init__(self, content: str):
+        encoded = _qp(content)
+        names = {token.encode(): field for field, token in TOKENS.items()}
+        folded = b"|".join(b"(?:=\r\n)?".join(re.escape(bytes([c])) for c in token) for token in names)
+        self.pieces: list[bytes | str] = []
+        position = 0
+        for match in re.finditer(b"(" + folded + b")", encoded):
+            self.pieces.append(encoded[position:match.start()])
+            self.pieces.append(names[match.group().replace(b"=\r\n", b"")])
+            position = match.end()
+        self.pieces.append(encoded[position:])
+
+    def fill(self, values: dict[str, str]) -> bytes:
+        """The part with each token's field replaced by its (already escaped) value."""
+        return b"".join(piece if isinstance(piece, bytes)
+                        else b"=\r\n" + _qp_fragment(values[piece]) + b"=\r\n"
+                        for piece in self.pieces)
+
+
+# Every token once, separated by a character no personal value contains: personalising it
+# gives each field's value as the rendering module escapes it for HTML and for text.
+_PROBE = "\x00".join(TOKENS.values())
+
+
+def personal_fields(personal: Personal) -> tuple[dict[str, str], dict[str, str]]:
+    """{field: value} for the plain-text part and for the HTML part."""
+    probe = personalise(Rendered("", _PROBE, _PROBE), personal)
+    return (dict(zip(TOKENS, probe.text.split("\x00"), strict=True)),
+            dict(zip(TOKENS, probe.html.split("\x00"), strict=True)))
+
+
+def _qp_fragment(value: str) -> bytes:
+    """A value inside a line: no line breaks of its own, "=" escapes kept whole when folding."""
+    encoded = binascii.b2a_qp(" ".join(value.split()).encode("utf-8"), quotetabs=True)
+    encoded = encoded.replace(b"=\n", b"")
+    lines, start = [], 0
+    while start < len(encoded):
+        end = min(start + _QP_WIDTH, len(encoded))
+        # Never cut an escape (=XX) in two.
+        cut = encoded.rfind(b"=", max(end - 2, start), end)
+        if cut != -1 and end < len(encoded):
+            end = cut
+        lines.append(encoded[start:end])
+        start = end
+    return b"=\r\n".join(lines)
 
 
 @dataclass(frozen=True)
@@ -60,46 +125,73 @@ class MailTemplate:
     list_id: str
     domain: str
     boundary: str
+    # Header lines that are the same for every copy of this variant.
+    fixed_headers: tuple[str, ...] = ()
+    unsubscribe_mailto: str | None = None
+    signer: DKIMSigner | None = None
+    # The two body parts, headed and encoded once per variant.
+    parts: tuple[EncodedPart, ...] = ()
 
     @classmethod
     def build(cls, *, rendered: Rendered, from_email: str, list_name: str, list_slug: str,
-              key: str) -> MailTemplate:
+              key: str, unsubscribe_mailto: str | None = None, feedback_id: str | None = None,
+              signer: DKIMSigner | None = None) -> MailTemplate:
         name, address = parseaddr(from_email)
         domain = address.rpartition("@")[2].lower()
         digest = hashlib.sha256(f"{key}{rendered.html}".encode()).hexdigest()[:24]
+        list_id = f"{_encoded(list_name)} <{list_slug}.{domain}>"
+        fixed = [f"List-Id: {list_id}"]
+        if feedback_id:
+            # Gmail's format: campaign:customer:type:sender, the last part identifying us.
+            fixed.append(f"Feedback-ID: {header_safe(key.replace(':', '.'))}:{list_slug}:digest:"
+                         f"{header_safe(feedback_id)}")
         return cls(
             from_header=formataddr((header_safe(name), address), charset="utf-8"),
             sender=address,
             rendered=rendered,
-            list_id=f"{_encoded(list_name)} <{list_slug}.{domain}>",
+            list_id=list_id,
             domain=domain,
             boundary=f"=_digest_{digest}",
+            fixed_headers=tuple(fixed),
+            unsubscribe_mailto=unsubscribe_mailto,
+            signer=signer,
+            parts=(EncodedPart(rendered.text), EncodedPart(rendered.html)),
         )
 
     def assemble(self, *, recipient: str, recipient_name: str | None, message_id: str,
-                 personal: Personal, unsubscribe_url: str) -> OutgoingMessage:
-        body = personalise(self.rendered, personal)
+                 personal: Personal, unsubscribe_url: str, subject_prefix: str = "") -> OutgoingMessage:
         recipient = header_safe(recipient)
+        text_values, html_values = personal_fields(personal)
         headers = [
             f"From: {self.from_header}",
             f"To: {formataddr((header_safe(recipient_name or ''), recipient), charset='utf-8')}",
-            f"Subject: {_encoded(self.rendered.subject)}",
+            f"Subject: {_encoded(subject_prefix + self.rendered.subject)}",
             f"Date: {formatdate(localtime=False, usegmt=True)}",
             f"Message-ID: {message_id}",
-            f"List-Id: {self.list_id}",
-            f"List-Unsubscribe: <{unsubscribe_url}>",
+            *self.fixed_headers,
+            f"List-Unsubscribe: {self._unsubscribe(unsubscribe_url)}",
             "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
             "MIME-Version: 1.0",
             f'Content-Type: multipart/alternative; boundary="{self.boundary}"',
         ]
         data = b"".join([
             "\r\n".join(headers).encode("ascii"), b"\r\n\r\n",
-            self._part("plain", body.text), self._part("html", body.html),
+            self._head("plain"), self.parts[0].fill(text_values), b"\r\n",
+            self._head("html"), self.parts[1].fill(html_values), b"\r\n",
             f"--{self.boundary}--\r\n".encode("ascii"),
         ])
+        if self.signer is not None:
+            data = self.signer.sign(data)
         return OutgoingMessage(self.sender, recipient, message_id, data)
 
-    def _part(self, subtype: str, content: str) -> bytes:
-        head = (f"--{self.boundary}\r\nContent-Type: text/{subtype}; charset=utf-8\r\n"
-                "Content-Transfer-Encoding: quoted-printable\r\n\r\n")
-        return head.encode("ascii") + _qp(content) + b"\r\n"
+    def _unsubscribe(self, url: str) -> str:
+        links = f"<{header_safe(url)}>"
+        if self.unsubscribe_mailto:
+            # The signed token (last path segment) tells the mailbox who asked.
+            token = quote(url.rstrip("/").rpartition("/")[2], safe="")
+            links += f", <mailto:{self.unsubscribe_mailto}?subject=unsubscribe%20{token}>"
+        return links
+
+    def _head(self, subtype: str) -> bytes:
+        return (f"--{self.boundary}\r\nContent-Type: text/{subtype}; charset=utf-8\r\n"
+                "Content-Transfer-Encoding: quoted-printable\r\n\r\n").encode("ascii")

@@ -10,7 +10,7 @@ from digest.db import get_engine
 from digest.models import Edition, EditionStatus
 from tests.conftest import _truncate, make_settings
 from tests.factories import active_emails, approved_edition, sample_world
-from tests.workers import celery_worker, digest_env, wait_for
+from tests.workers import celery_worker, digest_env
 
 
 def test_an_edition_goes_out_through_a_celery_worker(tmp_path, postgres_database, redis_url, smtp_server):
@@ -28,17 +28,15 @@ def test_an_edition_goes_out_through_a_celery_worker(tmp_path, postgres_database
     env = digest_env(**values)
 
     with celery_worker(env, tmp_path / "worker.log", concurrency=2):
-        # The CLI with a broker configured enqueues instead of sending in-process.
-        queued = subprocess.run([sys.executable, "-m", "digest.cli", "send", str(edition.id)],
-                                env=env, capture_output=True, text=True, timeout=60)
+        # The CLI with a broker configured enqueues instead of sending in-process; --wait
+        # follows the progress until the edition is sent.
+        queued = subprocess.run([sys.executable, "-m", "digest.cli", "send", "start", "--wait",
+                                 str(edition.id)], env=env, capture_output=True, text=True, timeout=120)
         assert queued.returncode == 0, queued.stderr
         assert "queued" in queued.stdout
-        wait_for(lambda: len(smtp_server.messages) >= len(expected), timeout=60)
+        assert f"sent {len(expected)}" in queued.stdout and "left 0" in queued.stdout
 
-        def finished():
-            with Session(get_engine(postgres_database)) as session:
-                return session.get(Edition, edition.id).status == EditionStatus.SENT
-        wait_for(finished, timeout=30)
-
+    with Session(get_engine(postgres_database)) as session:
+        assert session.get(Edition, edition.id).status == EditionStatus.SENT
     assert sorted(smtp_server.recipients()) == sorted(expected)
     assert len(set(smtp_server.message_ids())) == len(expected)

@@ -43,3 +43,24 @@ def test_an_unreachable_server_is_a_temporary_failure():
     backend = SMTPBackend(host="127.0.0.1", port=free_port(), timeout=2)
     with pytest.raises(TemporaryFailure, match="cannot connect"):
         backend.send(message("x@example.net"))
+
+
+def test_a_dropped_connection_defers_and_the_next_message_reconnects(smtp_server):
+    smtp_server.drop_every(2)
+    with SMTPBackend(host="127.0.0.1", port=smtp_server.port) as backend:
+        backend.send(message("a@example.net"))
+        backend.send(message("b@example.net"))
+        with pytest.raises(TemporaryFailure, match="connection lost"):
+            backend.send(message("c@example.net"))
+        backend.send(message("c@example.net"))
+    assert smtp_server.recipients() == ["a@example.net", "b@example.net", "c@example.net"]
+
+
+def test_421_closes_the_connection_and_the_next_message_reconnects(smtp_server):
+    smtp_server.busy("421 4.7.0 too busy", count=1)
+    with SMTPBackend(host="127.0.0.1", port=smtp_server.port) as backend:
+        with pytest.raises(TemporaryFailure) as refused:
+            backend.send(message("a@example.net"))
+        assert refused.value.code == 421 and backend.connection is None
+        backend.send(message("a@example.net"))
+    assert smtp_server.recipients() == ["a@example.net"]
