@@ -113,6 +113,8 @@ class DigestList(SQLModel, table=True):
     min_stories: int = 3
     freshness_hours: int = 48
     per_source_cap: int = 4
+    # One site often syndicates through several feeds: cap stories per web domain too.
+    per_domain_cap: int = 4
     send_time: str = "07:00"
     timezone: str = "UTC"
     auto_approve: bool = False

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
-from digest.curate.editions import build_draft, slot_for
+from digest.curate.editions import build_draft, hold_reason, slot_for
 from digest.models import DigestList, Edition, EditionStatus, utcnow
 
 BUILD_AHEAD = timedelta(hours=1)
@@ -39,6 +39,9 @@ def tick(session: Session, now: datetime | None = None) -> TickReport:
                 continue  # missed entirely (service was down): do not build a stale draft
             existing = build_draft(session, digest_list, slot, now=now)
             report.built.append(existing.id)
+            if existing.status == EditionStatus.SKIPPED:
+                report.notes.append(f"{digest_list.slug}: edition {existing.id} "
+                                    f"{hold_reason(existing, now)}")
         if now < slot:
             continue
         if existing.status == EditionStatus.APPROVED:
@@ -48,5 +51,6 @@ def tick(session: Session, now: datetime | None = None) -> TickReport:
             else:
                 report.due.append(existing.id)
         elif existing.status == EditionStatus.DRAFT:
-            report.notes.append(f"{digest_list.slug}: edition {existing.id} is due but not approved")
+            report.notes.append(f"{digest_list.slug}: edition {existing.id} is due but "
+                                f"{hold_reason(existing, now)}")
     return report

@@ -1,66 +1,145 @@
-"""`digest editions`: build, inspect, approve and preview editions."""
+"""`digest editions`: build, inspect, shape and approve editions.
 
-from pathlib import Path
+Items are named by their position as `show` prints it (1 = the top story).
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import typer
 from sqlmodel import Session, select
 
 from digest.cli.common import app, fail
-from digest.curate.editions import EditionError, approve, build_draft, items, todays_slot
+from digest.curate import editor
+from digest.curate.editions import EditionError, approve, build_draft, hold_reason, items, todays_slot
+from digest.curate.lists import ListError, get_list
 from digest.db import session_scope
-from digest.models import DigestList, Edition
-from digest.render.digest import preview_html
+from digest.models import DigestList, Edition, EditionItem
 from digest.send import ledger
 from digest.send.service import format_outcomes
 from digest.settings import get_settings
 
-editions_app = typer.Typer(help="Build, inspect, approve and preview editions.", no_args_is_help=True)
+editions_app = typer.Typer(help="Build, inspect, shape and approve editions.", no_args_is_help=True)
 app.add_typer(editions_app, name="editions")
+
+EDITION = typer.Argument(..., help="The edition's id.")
+NUMBER = typer.Argument(..., help="The item's position as `show` prints it (1 = top).")
+
+
+@contextmanager
+def service_session() -> Iterator[Session]:
+    """A session for one command; a refused operation rolls back and prints why."""
+    try:
+        with session_scope(get_settings().database_url) as session:
+            yield session
+    except (EditionError, ListError) as exc:
+        fail(str(exc))
 
 
 @editions_app.command("build")
 def editions_build(list_slug: str = typer.Option(..., "--list", help="The list's slug.")) -> None:
     """Build (or find) today's draft for a list."""
-    settings = get_settings()
-    with session_scope(settings.database_url) as session:
-        digest_list = get_list(session, list_slug)
+    with service_session() as session:
+        digest_list = list_by_slug(session, list_slug)
         show(session, build_draft(session, digest_list, todays_slot(digest_list)))
 
 
+@editions_app.command("list")
+def editions_list(list_slug: str | None = typer.Option(None, "--list", help="Only this list."),
+                  limit: int = typer.Option(20, min=1, help="How many, newest first.")) -> None:
+    """Recent editions with their state, and why any is held back."""
+    with service_session() as session:
+        query = select(Edition, DigestList.slug).join(DigestList, DigestList.id == Edition.list_id)
+        if list_slug:
+            query = query.where(Edition.list_id == list_by_slug(session, list_slug).id)
+        rows = session.exec(query.order_by(Edition.slot.desc(), Edition.id.desc()).limit(limit)).all()
+        if not rows:
+            typer.echo("no editions")
+        for edition, slug in rows:
+            reason = hold_reason(edition)
+            typer.echo(f"{edition.id:5}  {slug:<20} {edition.slot:%Y-%m-%d %H:%M} UTC  "
+                       f"{edition.status:<9} {len(items(session, edition.id)):3} stories"
+                       + (f"  ({reason})" if reason else ""))
+
+
 @editions_app.command("show")
-def editions_show(edition_id: int) -> None:
-    """An edition's state, subject and stories."""
-    settings = get_settings()
-    with session_scope(settings.database_url) as session:
+def editions_show(edition_id: int = EDITION) -> None:
+    """An edition's state, subject, preheader and stories with their summaries."""
+    with service_session() as session:
         show(session, get_edition(session, edition_id))
 
 
 @editions_app.command("approve")
-def editions_approve(edition_id: int) -> None:
+def editions_approve(edition_id: int = EDITION) -> None:
     """Approve a draft so that it can be sent."""
-    settings = get_settings()
-    try:
-        with session_scope(settings.database_url) as session:
-            approve(session, edition_id)
-    except EditionError as exc:
-        fail(str(exc))
+    with service_session() as session:
+        approve(session, edition_id)
     typer.echo(f"edition {edition_id} approved")
 
 
-@editions_app.command("preview")
-def editions_preview(edition_id: int,
-                     out: Path = typer.Option(..., "--out", help="HTML file to write.")) -> None:
-    """Write the edition as a subscriber would see it, for a browser."""
-    settings = get_settings()
-    with session_scope(settings.database_url) as session:
-        html = preview_html(session, settings, get_edition(session, edition_id))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(html, encoding="utf-8")
-    typer.echo(f"wrote {out}")
+@editions_app.command("move")
+def editions_move(edition_id: int = EDITION, number: int = NUMBER,
+                  to: int = typer.Option(..., "--to", help="The new position (1 = top).")) -> None:
+    """Move a story to another position."""
+    with service_session() as session:
+        editor.move_item(session, edition_id, item_at(session, edition_id, number).id, to - 1)
+        show(session, get_edition(session, edition_id))
 
 
-def get_list(session: Session, slug: str) -> DigestList:
-    digest_list = session.exec(select(DigestList).where(DigestList.slug == slug)).one_or_none()
+@editions_app.command("remove")
+def editions_remove(edition_id: int = EDITION, number: int = NUMBER) -> None:
+    """Take a story out of a draft."""
+    with service_session() as session:
+        editor.remove_item(session, edition_id, item_at(session, edition_id, number).id)
+        show(session, get_edition(session, edition_id))
+
+
+@editions_app.command("add")
+def editions_add(edition_id: int = EDITION,
+                 url: str = typer.Argument(..., help="The story's URL (fetched if not stored yet)."),
+                 at: int | None = typer.Option(None, "--at", help="Position (default: last).")) -> None:
+    """Add a story by URL: a stored story, or the page fetched as an editor's pick."""
+    with service_session() as session:
+        editor.add_story(session, edition_id, url, position=None if at is None else at - 1)
+        show(session, get_edition(session, edition_id))
+
+
+@editions_app.command("pin")
+def editions_pin(edition_id: int = EDITION, number: int = NUMBER,
+                 off: bool = typer.Option(False, "--off", help="Unpin instead.")) -> None:
+    """Pin a story: it moves to the top and leads the edition."""
+    with service_session() as session:
+        editor.pin_item(session, edition_id, item_at(session, edition_id, number).id, not off)
+        show(session, get_edition(session, edition_id))
+
+
+@editions_app.command("edit")
+def editions_edit(edition_id: int = EDITION, number: int = NUMBER,
+                  headline: str | None = typer.Option(None, help="New headline."),
+                  summary: str | None = typer.Option(None, help="New summary.")) -> None:
+    """Rewrite a story's headline and/or summary."""
+    if headline is None and summary is None:
+        fail("give --headline and/or --summary")
+    with service_session() as session:
+        editor.edit_item(session, edition_id, item_at(session, edition_id, number).id,
+                         headline=headline, summary=summary)
+        show(session, get_edition(session, edition_id))
+
+
+@editions_app.command("subject")
+def editions_subject(edition_id: int = EDITION,
+                     subject: str | None = typer.Option(None, help="New subject line."),
+                     preheader: str | None = typer.Option(None, help="New preheader.")) -> None:
+    """Set the subject line and/or the preheader."""
+    if subject is None and preheader is None:
+        fail("give --subject and/or --preheader")
+    with service_session() as session:
+        editor.edit_envelope(session, edition_id, subject=subject, preheader=preheader)
+        show(session, get_edition(session, edition_id))
+
+
+def list_by_slug(session: Session, slug: str) -> DigestList:
+    digest_list = get_list(session, slug)
     if digest_list is None:
         fail(f"no list {slug!r}")
     return digest_list
@@ -73,14 +152,27 @@ def get_edition(session: Session, edition_id: int) -> Edition:
     return edition
 
 
+def item_at(session: Session, edition_id: int, number: int) -> EditionItem:
+    current = items(session, get_edition(session, edition_id).id)
+    if not 1 <= number <= len(current):
+        fail(f"edition {edition_id} has no story {number} (it has {len(current)})")
+    return current[number - 1]
+
+
 def show(session: Session, edition: Edition) -> None:
     typer.echo(f"edition {edition.id} [{edition.status}] slot {edition.slot:%Y-%m-%d %H:%M} UTC")
-    if edition.note:
+    if reason := hold_reason(edition):
+        typer.echo(f"  held: {reason}")
+    elif edition.note:
         typer.echo(f"  note: {edition.note}")
     if edition.subject:
         typer.echo(f"  subject: {edition.subject}")
+    if edition.preheader:
+        typer.echo(f"  preheader: {edition.preheader}")
     for item in items(session, edition.id):
-        typer.echo(f"  {item.position + 1:2}. [{item.section}] {item.headline}")
+        pin = "pinned " if item.pinned else ""
+        typer.echo(f"  {item.position + 1:2}. {pin}[{item.section}] {item.headline}")
+        typer.echo(f"      {item.summary}")
     counts = ledger.counts(session, edition.id)
     if counts:
         typer.echo(f"  deliveries: {format_outcomes(counts)}")

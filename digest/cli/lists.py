@@ -1,0 +1,86 @@
+"""`digest lists`: newsletters and their curation rules."""
+
+import typer
+
+from digest.cli.common import app
+from digest.cli.editions import service_session
+from digest.curate.lists import all_lists, create_list, update_list
+from digest.models import DigestList
+
+lists_app = typer.Typer(help="Lists (newsletters) and their curation rules.", no_args_is_help=True)
+app.add_typer(lists_app, name="lists")
+
+# Every rule is optional on the command line: `add` falls back to the defaults,
+# `update` changes only what is given.
+NAME = typer.Option(None, help="The list's name as readers see it.")
+DESCRIPTION = typer.Option(None, help="One line about the list.")
+SECTIONS = typer.Option(None, help="Comma-separated sections to draw from; '' for every section.")
+MAX_STORIES = typer.Option(None, help="At most this many stories per edition (default 12).")
+MIN_STORIES = typer.Option(None, help="Fewer qualifying stories skip the edition (default 3).")
+FRESHNESS = typer.Option(None, help="Only stories published within this many hours (default 48).")
+PER_SOURCE = typer.Option(None, help="At most this many stories from one source (default 4).")
+PER_DOMAIN = typer.Option(None, help="At most this many stories from one web site (default 4).")
+SEND_TIME = typer.Option(None, help="Local send time, HH:MM (default 07:00).")
+TIMEZONE = typer.Option(None, help="IANA time zone of the send time, e.g. Europe/London.")
+AUTO_APPROVE = typer.Option(None, "--auto-approve/--no-auto-approve",
+                            help="Approve drafts without an editor (default: no).")
+
+
+def _given(options: dict) -> dict:
+    """The rules given on the command line (a command's locals, less its slug)."""
+    rules = {name: value for name, value in options.items()
+             if value is not None and name != "slug"}
+    if "sections" in rules:
+        rules["sections"] = [s for s in rules["sections"].split(",") if s.strip()]
+    return rules
+
+
+@lists_app.command("add")
+def lists_add(slug: str = typer.Argument(..., help="Short name used in commands and URLs."),
+              name: str = typer.Option(..., help="The list's name as readers see it."),
+              description: str | None = DESCRIPTION, sections: str | None = SECTIONS,
+              max_stories: int | None = MAX_STORIES, min_stories: int | None = MIN_STORIES,
+              freshness_hours: int | None = FRESHNESS, per_source_cap: int | None = PER_SOURCE,
+              per_domain_cap: int | None = PER_DOMAIN, send_time: str | None = SEND_TIME,
+              timezone: str | None = TIMEZONE, auto_approve: bool | None = AUTO_APPROVE) -> None:
+    """Create a list."""
+    rules = _given(locals())
+    with service_session() as session:
+        digest_list = create_list(session, slug, **rules)
+        describe(digest_list)
+
+
+@lists_app.command("update")
+def lists_update(slug: str = typer.Argument(..., help="The list to change."),
+                 name: str | None = NAME,
+                 description: str | None = DESCRIPTION, sections: str | None = SECTIONS,
+                 max_stories: int | None = MAX_STORIES, min_stories: int | None = MIN_STORIES,
+                 freshness_hours: int | None = FRESHNESS, per_source_cap: int | None = PER_SOURCE,
+                 per_domain_cap: int | None = PER_DOMAIN, send_time: str | None = SEND_TIME,
+                 timezone: str | None = TIMEZONE, auto_approve: bool | None = AUTO_APPROVE) -> None:
+    """Change some of a list's rules; the others stay."""
+    rules = _given(locals())
+    with service_session() as session:
+        digest_list = update_list(session, slug, **rules)
+        describe(digest_list)
+
+
+@lists_app.command("list")
+def lists_list() -> None:
+    """Every list with its rules."""
+    with service_session() as session:
+        found = all_lists(session)
+        if not found:
+            typer.echo("no lists")
+        for digest_list in found:
+            describe(digest_list)
+
+
+def describe(digest_list: DigestList) -> None:
+    sections = ", ".join(digest_list.sections) or "all sections"
+    approval = "auto-approve" if digest_list.auto_approve else "editor approves"
+    typer.echo(f"{digest_list.slug}: {digest_list.name}\n"
+               f"  {digest_list.send_time} {digest_list.timezone}, {approval}; {sections}\n"
+               f"  {digest_list.min_stories}-{digest_list.max_stories} stories from the last "
+               f"{digest_list.freshness_hours} h, at most {digest_list.per_source_cap} per source "
+               f"and {digest_list.per_domain_cap} per site")
