@@ -14,6 +14,9 @@ from digest.settings import Settings
 # longest task, countdown and retry delay (batches last seconds; retries are re-queued by
 # the reconciler, not by countdowns).
 VISIBILITY_TIMEOUT = 3600
+# A task still running at this age is killed (and, with acks_late, redelivered by the
+# broker later): it can never outlive the visibility timeout and run twice at once.
+TASK_TIME_LIMIT = VISIBILITY_TIMEOUT // 2
 
 
 def beat_schedule(path=PROJECT_ROOT / "config" / "beat.toml") -> dict:
@@ -35,8 +38,12 @@ def make_celery(settings: Settings) -> Celery:
         # whose worker died is safe and is what makes the send finish.
         task_acks_late=True,
         task_reject_on_worker_lost=True,
+        # One task at a time per process: a prefetched batch's redelivery clock runs from
+        # the moment it is reserved, while it waits behind another.
         worker_prefetch_multiplier=1,
+        task_time_limit=TASK_TIME_LIMIT,
         broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT},
+        result_backend_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT},
         broker_connection_retry_on_startup=True,
         task_default_queue=settings.celery_queue,
         beat_schedule=beat_schedule(),

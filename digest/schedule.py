@@ -13,6 +13,7 @@ from digest.models import DigestList, Edition, EditionStatus, utcnow
 
 BUILD_AHEAD = timedelta(hours=1)
 # A slot this late is not sent automatically: news from yesterday morning is not news.
+# Deployments set it with DIGEST_MAX_LATENESS_MINUTES (the task passes it in).
 MAX_LATENESS = timedelta(hours=2)
 
 
@@ -23,8 +24,12 @@ class TickReport:
     notes: list[str] = field(default_factory=list)
 
 
-def tick(session: Session, now: datetime | None = None) -> TickReport:
-    """What the schedule asks for now: drafts built, and editions due to start sending."""
+def tick(session: Session, now: datetime | None = None, *,
+         max_lateness: timedelta = MAX_LATENESS) -> TickReport:
+    """What the schedule asks for now: drafts built, and editions due to start sending.
+
+    An approved (or auto-approved) edition is due from its slot until `max_lateness` after
+    it; later, ops are told and nothing is sent automatically."""
     now = now or utcnow()
     report = TickReport()
     for digest_list in session.exec(select(DigestList).order_by(DigestList.id)).all():
@@ -35,7 +40,7 @@ def tick(session: Session, now: datetime | None = None) -> TickReport:
         existing = session.exec(select(Edition).where(
             Edition.list_id == digest_list.id, Edition.slot == slot)).one_or_none()
         if existing is None:
-            if now > slot + MAX_LATENESS:
+            if now > slot + max_lateness:
                 continue  # missed entirely (service was down): do not build a stale draft
             existing = build_draft(session, digest_list, slot, now=now)
             report.built.append(existing.id)
@@ -45,7 +50,7 @@ def tick(session: Session, now: datetime | None = None) -> TickReport:
         if now < slot:
             continue
         if existing.status == EditionStatus.APPROVED:
-            if now - slot > MAX_LATENESS:
+            if now - slot > max_lateness:
                 report.notes.append(f"{digest_list.slug}: edition {existing.id} is "
                                     f"{now - slot} late and was not sent automatically")
             else:

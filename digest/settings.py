@@ -62,6 +62,31 @@ class Settings(BaseSettings):
     delivery_lease_seconds: int = Field(default=300, ge=1, le=3000)
     # A deferred (temporarily refused) delivery is retried with backoff for this long, then expires.
     retry_window_hours: float = 24.0
+    # First retry delay of a deferred delivery; it doubles per attempt up to an hour.
+    retry_base_seconds: float = Field(default=60.0, gt=0, le=3600)
+    # After a temporary SMTP failure a batch pauses this long (doubling per consecutive
+    # failure) before its next message: the server asked us to slow down.
+    smtp_backoff_seconds: float = Field(default=1.0, ge=0, le=60)
+    # A batch that meets this many temporary failures in a row stops and leaves its rows
+    # to a later batch (the reconciler re-queues them).
+    smtp_max_consecutive_failures: int = Field(default=5, ge=1)
+
+    # Global sending rate shared by all workers (through Redis when DIGEST_BROKER_URL is a
+    # redis:// URL, else within the process). 0 means no limit.
+    send_rate_per_second: float = Field(default=0, ge=0)
+    send_rate_per_hour: int = Field(default=0, ge=0)
+
+    # Optional mailto: address for List-Unsubscribe beside the https link (RFC 2369).
+    list_unsubscribe_mailto: str | None = None
+    # Optional Feedback-ID header prefix (Gmail's feedback loop), e.g. "digest:example".
+    feedback_id: str | None = None
+    # DKIM signing: all three set turns it on. The key is a PEM RSA private key file.
+    dkim_key_path: Path | None = None
+    dkim_selector: str | None = None
+    dkim_domain: str | None = None
+
+    # A scheduled slot that is more than this late is not sent automatically (ops are told).
+    max_lateness_minutes: int = Field(default=120, ge=0)
 
     # Redis for the web's sign-up rate limits (shared by every web process). Unset: the
     # broker URL if that is Redis, else in-process memory (fine for one web process).
@@ -100,6 +125,21 @@ class Settings(BaseSettings):
                 "DIGEST_SECRET_KEY must be set to a random string of at least 32 characters "
                 "outside development (python -c 'import secrets; print(secrets.token_urlsafe(48))')"
             )
+        return self
+
+    @field_validator("list_unsubscribe_mailto", "feedback_id", "dkim_selector", "dkim_domain")
+    @classmethod
+    def _header_value_is_one_line(cls, value: str | None) -> str | None:
+        if value is not None and (any(c in value for c in "\r\n<>") or not value.strip()):
+            raise ValueError("must be a non-empty single line without < or >")
+        return value
+
+    @model_validator(mode="after")
+    def _dkim_is_all_or_nothing(self) -> Settings:
+        given = [self.dkim_key_path, self.dkim_selector, self.dkim_domain]
+        if any(given) and not all(given):
+            raise ValueError("DKIM needs DIGEST_DKIM_KEY_PATH, DIGEST_DKIM_SELECTOR and "
+                             "DIGEST_DKIM_DOMAIN together")
         return self
 
     @property

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from celery import shared_task
-from sqlmodel import select
 
 from digest.db import session_scope
 from digest.ingest.service import ingest_due as ingest_due_service
 from digest.mail.backends import get_backend
-from digest.models import Edition, EditionStatus
 from digest.schedule import tick
 from digest.send import service as send_service
 from digest.send.service import SendError
@@ -46,21 +45,22 @@ def send_batch(edition_id: int) -> None:
     log.info("edition %s batch: %s", edition_id, report.outcomes)
 
 
+# Periodic (config/beat.toml): takes back dead batches' claims, re-queues pending rows and
+# deferred rows now due, and marks finished sends sent.
 @shared_task(name="digest.reconcile")
 def reconcile() -> None:
     settings = get_settings()
     with session_scope(settings.database_url) as session:
-        sending = session.exec(select(Edition.id).where(Edition.status == EditionStatus.SENDING)).all()
-        due = {edition_id: send_service.reconcile(session, edition_id) for edition_id in sending}
+        due = send_service.reconcile(session)
     for edition_id, rows in due.items():
-        enqueue_batches(edition_id, -(-rows // settings.batch_size))
+        enqueue_batches(edition_id, send_service.batches_for(settings, rows))
 
 
 @shared_task(name="digest.schedule_tick")
 def schedule_tick() -> None:
     settings = get_settings()
     with session_scope(settings.database_url) as session:
-        report = tick(session)
+        report = tick(session, max_lateness=timedelta(minutes=settings.max_lateness_minutes))
     for note in report.notes:
         log.warning(note)
     for edition_id in report.due:

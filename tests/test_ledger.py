@@ -21,7 +21,7 @@ def test_two_batches_never_claim_the_same_row(session, settings):
         _, first = ledger.claim(session, edition.id, 5, 60)
         _, second = ledger.claim(other, edition.id, 5, 60)
     assert first and second
-    assert not {d for d, _ in first} & {d for d, _ in second}
+    assert not {row[0] for row in first} & {row[0] for row in second}
 
 
 def test_starting_twice_starts_once(session, settings):

@@ -29,7 +29,7 @@ def test_an_edition_goes_out_through_a_celery_worker(tmp_path, postgres_database
 
     with celery_worker(env, tmp_path / "worker.log", concurrency=2):
         # The CLI with a broker configured enqueues instead of sending in-process.
-        queued = subprocess.run([sys.executable, "-m", "digest.cli", "send", str(edition.id)],
+        queued = subprocess.run([sys.executable, "-m", "digest.cli", "send", "start", str(edition.id)],
                                 env=env, capture_output=True, text=True, timeout=60)
         assert queued.returncode == 0, queued.stderr
         assert "queued" in queued.stdout

@@ -1,26 +1,163 @@
-"""`digest send`: deliver an approved edition."""
+"""`digest send`: start, watch and steer the delivery of an edition.
+
+With DIGEST_BROKER_URL set the work is queued for the Celery workers; without it, it runs
+here, in this process. Either way the same service functions decide what happens.
+"""
+
+from __future__ import annotations
+
+import time
 
 import typer
 
 from digest.cli.common import app, fail
 from digest.db import session_scope
 from digest.mail.backends import get_backend
-from digest.send.service import SendError, format_outcomes, send_inline
-from digest.settings import get_settings
+from digest.send import control
+from digest.send.control import Progress
+from digest.send.service import SendError, format_outcomes, run_batches, send_inline
+from digest.settings import Settings, get_settings
+
+send_app = typer.Typer(help="Start, watch, pause, resume, cancel and retry sends.",
+                       no_args_is_help=True)
+app.add_typer(send_app, name="send")
 
 
-@app.command()
-def send(edition_id: int) -> None:
+@send_app.command("start")
+def send_start(
+    edition_id: int,
+    wait: bool = typer.Option(False, "--wait", help="Show progress until the send is over."),
+    test_to: str | None = typer.Option(None, "--test-to", metavar="ADDRESS",
+                                       help="Send one copy to ADDRESS only (no ledger row)."),
+) -> None:
     """Send an approved edition to every active subscriber of its list."""
     settings = get_settings()
+    if test_to is not None:
+        with session_scope(settings.database_url) as session:
+            message_id = _run(lambda: control.send_test(
+                session, settings, get_backend(settings), edition_id, test_to))
+        typer.echo(f"edition {edition_id}: test copy {message_id} sent to {test_to}")
+        return
     if settings.broker_url:
-        from digest.celery_app import make_celery
-        make_celery(settings).send_task("digest.start_send", args=[edition_id])
+        _celery(settings).send_task("digest.start_send", args=[edition_id])
         typer.echo(f"edition {edition_id}: send queued")
+        if wait:
+            _watch(settings, edition_id)
         return
     with session_scope(settings.database_url) as session:
-        try:
-            report = send_inline(session, settings, get_backend(settings), edition_id)
-        except SendError as exc:
-            fail(str(exc))
-        typer.echo(f"edition {edition_id}: {format_outcomes(report.outcomes)}")
+        report = _run(lambda: send_inline(session, settings, get_backend(settings), edition_id))
+    _say_report(edition_id, report)
+
+
+@send_app.command("status")
+def send_status(edition_id: int) -> None:
+    """The send's state and ledger counts, its current rate and time to finish."""
+    settings = get_settings()
+    with session_scope(settings.database_url) as session:
+        typer.echo(_describe(_run(lambda: control.progress(session, edition_id))))
+
+
+@send_app.command("pause")
+def send_pause(edition_id: int) -> None:
+    """Stop a send between two messages; `resume` continues it."""
+    settings = get_settings()
+    with session_scope(settings.database_url) as session:
+        _run(lambda: control.pause_send(session, edition_id))
+    typer.echo(f"edition {edition_id}: paused")
+
+
+@send_app.command("resume")
+def send_resume(edition_id: int,
+                wait: bool = typer.Option(False, "--wait", help="Show progress until the send is over.")) -> None:
+    """Continue a paused send: nobody skipped, nobody sent twice."""
+    settings = get_settings()
+    with session_scope(settings.database_url) as session:
+        batches = _run(lambda: control.resume_send(session, settings, edition_id))
+    typer.echo(f"edition {edition_id}: resumed")
+    _continue(settings, edition_id, batches, wait)
+
+
+@send_app.command("cancel")
+def send_cancel(edition_id: int) -> None:
+    """Stop a send for good; every message not yet sent is settled as skipped."""
+    settings = get_settings()
+    with session_scope(settings.database_url) as session:
+        settled = _run(lambda: control.cancel_send(session, edition_id))
+    typer.echo(f"edition {edition_id}: cancelled, {settled} unsent deliveries skipped")
+
+
+@send_app.command("retry-failed")
+def send_retry_failed(
+    edition_id: int,
+    include_unknown: bool = typer.Option(
+        False, "--include-unknown",
+        help="Also resend deliveries whose outcome is unknown (they may have arrived)."),
+    wait: bool = typer.Option(False, "--wait", help="Show progress until the send is over."),
+) -> None:
+    """Try deferred and expired deliveries again now. Sent ones are never resent."""
+    settings = get_settings()
+    with session_scope(settings.database_url) as session:
+        rows, batches = _run(lambda: control.retry_failed(
+            session, settings, edition_id, include_unknown=include_unknown))
+    typer.echo(f"edition {edition_id}: {rows} deliveries to retry")
+    _continue(settings, edition_id, batches, wait)
+
+
+def _continue(settings: Settings, edition_id: int, batches: int, wait: bool) -> None:
+    """Queue the batches, or run them here when there is no broker."""
+    if settings.broker_url:
+        celery = _celery(settings)
+        for _ in range(batches):
+            celery.send_task("digest.send_batch", args=[edition_id])
+        if wait:
+            _watch(settings, edition_id)
+        return
+    if batches:
+        with session_scope(settings.database_url) as session:
+            _say_report(edition_id, run_batches(session, settings, get_backend(settings), edition_id))
+
+
+def _run(action):
+    try:
+        return action()
+    except SendError as exc:
+        fail(str(exc))
+
+
+def _celery(settings: Settings):
+    from digest.celery_app import make_celery
+    return make_celery(settings)
+
+
+def _say_report(edition_id: int, report) -> None:
+    typer.echo(f"edition {edition_id}: {format_outcomes(report.outcomes)}")
+    if report.note:
+        typer.echo(f"edition {edition_id}: stopped early: {report.note}")
+
+
+def _describe(p: Progress) -> str:
+    eta = f"{p.eta_seconds:.0f}s" if p.eta_seconds is not None else "-"
+    return (f"edition {p.edition_id}: {p.status}  total {p.total}  sent {p.count('sent')}  "
+            f"deferred {p.count('deferred')}  bounced {p.count('bounced')}  "
+            f"skipped {p.count('skipped')}  unknown {p.count('unknown')}  "
+            f"expired {p.count('expired')}  left {p.left}  rate {p.rate:.0f}/s  eta {eta}")
+
+
+def _watch(settings: Settings, edition_id: int, interval: float = 1.0) -> None:
+    """A progress line, redrawn until the edition leaves `sending` (or nothing is left)."""
+    with session_scope(settings.database_url) as session:
+        while True:
+            p = control.progress(session, edition_id)
+            done = p.total - p.left
+            bar = _bar(done, p.total)
+            typer.echo(f"\r{bar} {_describe(p)}", nl=False)
+            if p.status not in ("approved", "sending") or (p.total and not p.left):
+                break
+            session.rollback()  # a fresh snapshot next time
+            time.sleep(interval)
+    typer.echo()
+
+
+def _bar(done: int, total: int, width: int = 24) -> str:
+    filled = width * done // total if total else 0
+    return "[" + "#" * filled + "." * (width - filled) + "]"

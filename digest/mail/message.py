@@ -15,7 +15,9 @@ import re
 from dataclasses import dataclass
 from email.header import Header
 from email.utils import formataddr, formatdate, parseaddr
+from urllib.parse import quote
 
+from digest.mail.dkim import DKIMSigner
 from digest.render.digest import Personal, Rendered, personalise
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
@@ -60,34 +62,48 @@ class MailTemplate:
     list_id: str
     domain: str
     boundary: str
+    # Header lines that are the same for every copy of this variant.
+    fixed_headers: tuple[str, ...] = ()
+    unsubscribe_mailto: str | None = None
+    signer: DKIMSigner | None = None
 
     @classmethod
     def build(cls, *, rendered: Rendered, from_email: str, list_name: str, list_slug: str,
-              key: str) -> MailTemplate:
+              key: str, unsubscribe_mailto: str | None = None, feedback_id: str | None = None,
+              signer: DKIMSigner | None = None) -> MailTemplate:
         name, address = parseaddr(from_email)
         domain = address.rpartition("@")[2].lower()
         digest = hashlib.sha256(f"{key}{rendered.html}".encode()).hexdigest()[:24]
+        list_id = f"{_encoded(list_name)} <{list_slug}.{domain}>"
+        fixed = [f"List-Id: {list_id}"]
+        if feedback_id:
+            # Gmail's format: campaign:customer:type:sender, the last part identifying us.
+            fixed.append(f"Feedback-ID: {header_safe(key.replace(':', '.'))}:{list_slug}:digest:"
+                         f"{header_safe(feedback_id)}")
         return cls(
             from_header=formataddr((header_safe(name), address), charset="utf-8"),
             sender=address,
             rendered=rendered,
-            list_id=f"{_encoded(list_name)} <{list_slug}.{domain}>",
+            list_id=list_id,
             domain=domain,
             boundary=f"=_digest_{digest}",
+            fixed_headers=tuple(fixed),
+            unsubscribe_mailto=unsubscribe_mailto,
+            signer=signer,
         )
 
     def assemble(self, *, recipient: str, recipient_name: str | None, message_id: str,
-                 personal: Personal, unsubscribe_url: str) -> OutgoingMessage:
+                 personal: Personal, unsubscribe_url: str, subject_prefix: str = "") -> OutgoingMessage:
         body = personalise(self.rendered, personal)
         recipient = header_safe(recipient)
         headers = [
             f"From: {self.from_header}",
             f"To: {formataddr((header_safe(recipient_name or ''), recipient), charset='utf-8')}",
-            f"Subject: {_encoded(self.rendered.subject)}",
+            f"Subject: {_encoded(subject_prefix + self.rendered.subject)}",
             f"Date: {formatdate(localtime=False, usegmt=True)}",
             f"Message-ID: {message_id}",
-            f"List-Id: {self.list_id}",
-            f"List-Unsubscribe: <{unsubscribe_url}>",
+            *self.fixed_headers,
+            f"List-Unsubscribe: {self._unsubscribe(unsubscribe_url)}",
             "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
             "MIME-Version: 1.0",
             f'Content-Type: multipart/alternative; boundary="{self.boundary}"',
@@ -97,7 +113,17 @@ class MailTemplate:
             self._part("plain", body.text), self._part("html", body.html),
             f"--{self.boundary}--\r\n".encode("ascii"),
         ])
+        if self.signer is not None:
+            data = self.signer.sign(data)
         return OutgoingMessage(self.sender, recipient, message_id, data)
+
+    def _unsubscribe(self, url: str) -> str:
+        links = f"<{header_safe(url)}>"
+        if self.unsubscribe_mailto:
+            # The signed token (last path segment) tells the mailbox who asked.
+            token = quote(url.rstrip("/").rpartition("/")[2], safe="")
+            links += f", <mailto:{self.unsubscribe_mailto}?subject=unsubscribe%20{token}>"
+        return links
 
     def _part(self, subtype: str, content: str) -> bytes:
         head = (f"--{self.boundary}\r\nContent-Type: text/{subtype}; charset=utf-8\r\n"

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
+from enum import StrEnum
 
-from sqlalchemy import and_, exists, func, insert, literal, or_, select, update
+from sqlalchemy import and_, exists, func, insert, literal, or_, select, text, update
 from sqlmodel import Session
 
 from digest.db import is_postgres
@@ -56,8 +57,10 @@ def count_due(session: Session, edition_id: int) -> int:
     return session.execute(select(func.count()).where(_due(edition_id, utcnow()))).scalar_one()
 
 
-def claim(session: Session, edition_id: int, limit: int, lease_seconds: int) -> tuple[str, list[tuple[int, int]]]:
-    """Take up to `limit` due rows for one batch: (claim token, [(delivery id, subscriber id)])."""
+def claim(session: Session, edition_id: int, limit: int,
+          lease_seconds: int) -> tuple[str, list[tuple[int, int, str]]]:
+    """Take up to `limit` due rows for one batch:
+    (claim token, [(delivery id, subscriber id, variant key)])."""
     now = utcnow()
     token = secrets.token_hex(8)
     candidates = select(D.c.id).where(_due(edition_id, now)).order_by(D.c.id).limit(limit)
@@ -67,7 +70,7 @@ def claim(session: Session, edition_id: int, limit: int, lease_seconds: int) -> 
         update(D).where(D.c.id.in_(candidates.scalar_subquery()))
         .values(status=DeliveryStatus.CLAIMED, claim_token=token,
                 lease_until=now + timedelta(seconds=lease_seconds))
-        .returning(D.c.id, D.c.subscriber_id)
+        .returning(D.c.id, D.c.subscriber_id, D.c.variant_key)
     )
     rows = sorted(tuple(row) for row in session.execute(statement).all())
     session.commit()
@@ -76,11 +79,13 @@ def claim(session: Session, edition_id: int, limit: int, lease_seconds: int) -> 
 
 def begin_attempt(session: Session, delivery_id: int, token: str, list_id: int) -> bool:
     """Mark one claimed row in flight, if it is still ours, the edition is still sending and
-    the subscriber is still subscribed. False means: do not send it (see :func:`why_not`)."""
+    the subscriber is still subscribed; commits (with any outcome recorded before it in the
+    same transaction). False means: do not send it (see :func:`why_not`)."""
     still_sending = exists().where(E.c.id == D.c.edition_id, E.c.status == EditionStatus.SENDING)
     still_subscribed = exists().where(
         S.c.subscriber_id == D.c.subscriber_id, S.c.list_id == list_id,
         S.c.status == SubscriptionStatus.ACTIVE)
+    _fast_commit(session)
     result = session.execute(
         update(D).where(D.c.id == delivery_id, D.c.claim_token == token,
                         D.c.status == DeliveryStatus.CLAIMED, still_sending, still_subscribed)
@@ -90,35 +95,86 @@ def begin_attempt(session: Session, delivery_id: int, token: str, list_id: int) 
     return result.rowcount == 1
 
 
+def _fast_commit(session: Session) -> None:
+    """This transaction's commit need not wait for the WAL flush (PostgreSQL).
+
+    A crashed worker loses nothing by it (the server has the commit); only a crash of the
+    database server itself can lose the last few milliseconds of outcomes. That trade makes
+    a commit per message affordable."""
+    if is_postgres(session):
+        session.execute(text("SET LOCAL synchronous_commit = off"))
+
+
+class Refusal(StrEnum):
+    """Why :func:`begin_attempt` refused a row."""
+
+    TAKEN = "taken"                # another batch holds it now (our lease ran out)
+    STOPPED = "stopped"            # the edition was paused or cancelled
+    UNSUBSCRIBED = "unsubscribed"  # the subscriber left the list meanwhile
+
+
+def why_not(session: Session, delivery_id: int, token: str) -> Refusal:
+    row = session.execute(
+        select(D.c.claim_token, D.c.status, E.c.status)
+        .join(E, E.c.id == D.c.edition_id).where(D.c.id == delivery_id)).one()
+    claim_token, status, edition_status = row
+    if claim_token != token or status != DeliveryStatus.CLAIMED:
+        return Refusal.TAKEN
+    if edition_status != EditionStatus.SENDING:
+        return Refusal.STOPPED
+    return Refusal.UNSUBSCRIBED
+
+
 def finish_attempt(session: Session, delivery_id: int, token: str, status: DeliveryStatus, *,
-                   error: str | None = None, next_attempt_at: datetime | None = None) -> None:
+                   error: str | None = None, next_attempt_at: datetime | None = None,
+                   commit: bool = True) -> None:
+    """Record an outcome. With commit=False it rides on the next :func:`begin_attempt`'s
+    transaction: one commit per message instead of two, and a crash in between leaves the
+    row `sending`, which the reconciler turns into `unknown` as it must."""
     values = {"status": status, "last_error": error, "next_attempt_at": next_attempt_at,
               "claim_token": None, "lease_until": None}
     if status == DeliveryStatus.SENT:
         values["sent_at"] = utcnow()
     session.execute(update(D).where(D.c.id == delivery_id, D.c.claim_token == token).values(**values))
-    session.commit()
+    if commit:
+        session.commit()
 
 
-def mark(session: Session, delivery_ids: list[int], status: DeliveryStatus, reason: str) -> None:
-    """Settle rows that will not be attempted (unsubscribed, suppressed, cancelled)."""
+def mark(session: Session, delivery_ids: list[int], status: DeliveryStatus, reason: str,
+         token: str | None = None) -> None:
+    """Settle rows that will not be attempted (unsubscribed, suppressed). With a token, only
+    rows the batch still holds."""
     if delivery_ids:
-        session.execute(update(D).where(D.c.id.in_(delivery_ids), D.c.status.in_(OPEN_STATES))
+        condition = D.c.id.in_(delivery_ids) & D.c.status.in_(OPEN_STATES)
+        if token is not None:
+            condition &= D.c.claim_token == token
+        session.execute(update(D).where(condition)
                         .values(status=status, last_error=reason, claim_token=None, lease_until=None))
         session.commit()
 
 
+def renew(session: Session, token: str, lease_seconds: int) -> None:
+    """Extend a live batch's lease on every row it still holds."""
+    session.execute(update(D).where(D.c.claim_token == token)
+                    .values(lease_until=utcnow() + timedelta(seconds=lease_seconds)))
+    session.commit()
+
+
 def release(session: Session, token: str) -> None:
-    """Give a batch's untried rows back (pause): another batch takes them on resume."""
+    """Give a batch's untried rows back (pause, server trouble): a later batch takes them."""
     session.execute(update(D).where(D.c.claim_token == token, D.c.status == DeliveryStatus.CLAIMED)
                     .values(status=DeliveryStatus.PENDING, claim_token=None, lease_until=None))
     session.commit()
 
 
-def expire_leases(session: Session, edition_id: int) -> tuple[int, int]:
-    """After a batch died: untried rows go back to pending; the in-flight one becomes unknown."""
+def expire_leases(session: Session, edition_id: int | None = None) -> tuple[int, int]:
+    """After a batch died: untried rows go back to pending; the in-flight one becomes unknown.
+
+    Without an edition: every edition (a paused or cancelled one may hold dead claims too)."""
     now = utcnow()
-    expired = and_(D.c.edition_id == edition_id, D.c.lease_until < now)
+    expired = D.c.lease_until < now
+    if edition_id is not None:
+        expired = and_(D.c.edition_id == edition_id, expired)
     back = session.execute(update(D).where(expired, D.c.status == DeliveryStatus.CLAIMED)
                            .values(status=DeliveryStatus.PENDING, claim_token=None, lease_until=None))
     lost = session.execute(update(D).where(expired, D.c.status == DeliveryStatus.SENDING)
@@ -126,6 +182,33 @@ def expire_leases(session: Session, edition_id: int) -> tuple[int, int]:
                                    last_error="worker lost while the message was in flight"))
     session.commit()
     return back.rowcount, lost.rowcount
+
+
+def settle_open(session: Session, edition_id: int, status: DeliveryStatus, reason: str) -> int:
+    """Every row not yet tried or waiting for a retry gets `status` (cancel). A row in flight
+    is left to its batch, which records what really happened."""
+    result = session.execute(
+        update(D).where(D.c.edition_id == edition_id, D.c.status.in_(
+            (DeliveryStatus.PENDING, DeliveryStatus.CLAIMED, DeliveryStatus.DEFERRED)))
+        .values(status=status, last_error=reason, claim_token=None, lease_until=None,
+                next_attempt_at=None))
+    return result.rowcount
+
+
+def reopen(session: Session, edition_id: int, states: tuple[DeliveryStatus, ...]) -> int:
+    """Rows in `states` become pending again, due now (retry-failed). Never `sent`."""
+    assert DeliveryStatus.SENT not in states
+    result = session.execute(
+        update(D).where(D.c.edition_id == edition_id, D.c.status.in_(states))
+        .values(status=DeliveryStatus.PENDING, next_attempt_at=None, claim_token=None,
+                lease_until=None))
+    return result.rowcount
+
+
+def sent_since(session: Session, edition_id: int, since: datetime) -> int:
+    return session.execute(select(func.count()).where(
+        D.c.edition_id == edition_id, D.c.status == DeliveryStatus.SENT,
+        D.c.sent_at >= since)).scalar_one()
 
 
 def counts(session: Session, edition_id: int) -> dict[str, int]:

@@ -7,21 +7,25 @@ tasks call the very same ones.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from functools import lru_cache
 
 from sqlalchemy import update
 from sqlmodel import Session, select
 
 from digest.mail.backends.base import MailBackend
+from digest.mail.dkim import DKIMSigner
 from digest.mail.errors import PermanentFailure, TemporaryFailure, UnknownOutcome
-from digest.mail.message import MailTemplate, message_id
+from digest.mail.message import MailTemplate, OutgoingMessage, message_id
 from digest.models import (
     DeliveryStatus, DigestList, Edition, EditionStatus, EditionVariant, Subscriber, Suppression,
     utcnow,
 )
 from digest.render.digest import Rendered, personal_values, render_edition
 from digest.send import ledger
+from digest.send.ratelimit import RateLimited, limiter_for
 from digest.settings import Settings
 from digest.subscribers.suppression import email_hash, suppress
 
@@ -33,6 +37,7 @@ class SendError(Exception):
 @dataclass
 class BatchReport:
     outcomes: dict[str, int] = field(default_factory=dict)
+    note: str | None = None  # why the batch stopped early, if it did
 
     def add(self, status: DeliveryStatus, n: int = 1) -> None:
         if n:
@@ -70,7 +75,7 @@ def start_send(session: Session, settings: Settings, edition_id: int) -> int:
     prepare_variants(session, settings, edition)
     rows = ledger.create_rows(session, edition_id, edition.list_id)
     session.commit()
-    return math.ceil(rows / settings.batch_size)
+    return batches_for(settings, rows)
 
 
 def prepare_variants(session: Session, settings: Settings, edition: Edition) -> EditionVariant:
@@ -87,7 +92,10 @@ def prepare_variants(session: Session, settings: Settings, edition: Edition) -> 
 
 
 def send_batch(session: Session, settings: Settings, backend: MailBackend, edition_id: int) -> BatchReport:
-    """Claim up to batch_size due rows of the edition and send them over one connection."""
+    """Claim up to batch_size due rows of the edition and send them over one connection.
+
+    Each outcome is recorded as it happens; the rows this batch did not try (paused, server
+    trouble, hourly limit) are released for a later batch."""
     report = BatchReport()
     # populate_existing: the status is changed by Core updates that the identity map misses.
     edition = session.get(Edition, edition_id, populate_existing=True)
@@ -97,98 +105,173 @@ def send_batch(session: Session, settings: Settings, backend: MailBackend, editi
     if not rows:
         ledger.finish_edition(session, edition_id)
         return report
-    digest_list = session.get(DigestList, edition.list_id)
-    variant = session.exec(select(EditionVariant).where(
-        EditionVariant.edition_id == edition_id, EditionVariant.key == "all")).one()
-    template = MailTemplate.build(
-        rendered=_as_rendered(variant), from_email=settings.from_email,
-        list_name=digest_list.name, list_slug=digest_list.slug, key=f"{edition_id}:all")
     subscribers = {s.id: s for s in session.exec(
-        select(Subscriber).where(Subscriber.id.in_([sid for _, sid in rows]))).all()}
+        select(Subscriber).where(Subscriber.id.in_([sid for _, sid, _ in rows]))).all()}
     suppressed = set(session.exec(select(Suppression.email_hash).where(
         Suppression.email_hash.in_([email_hash(s.email) for s in subscribers.values()]))).all())
-    skipped = [did for did, sid in rows if email_hash(subscribers[sid].email) in suppressed]
-    ledger.mark(session, skipped, DeliveryStatus.SKIPPED, "address is suppressed")
+    skipped = [did for did, sid, _ in rows if email_hash(subscribers[sid].email) in suppressed]
+    ledger.mark(session, skipped, DeliveryStatus.SKIPPED, "address is suppressed", token)
     report.add(DeliveryStatus.SKIPPED, len(skipped))
-    skipped_ids = set(skipped)
-    todo = [(did, subscribers[sid]) for did, sid in rows if did not in skipped_ids]
-    with backend:
-        for delivery_id, subscriber in todo:
-            if not ledger.begin_attempt(session, delivery_id, token, edition.list_id):
-                session.refresh(edition)
-                if edition.status != EditionStatus.SENDING:
-                    break  # paused or cancelled: untried rows are released below
-                ledger.mark(session, [delivery_id], DeliveryStatus.SKIPPED, "no longer subscribed")
-                report.add(DeliveryStatus.SKIPPED)
-                continue
-            status = _deliver(session, settings, backend, template, edition, delivery_id,
-                              token, subscriber)
-            report.add(status)
-            if status == DeliveryStatus.DEFERRED and backend_is_down(backend):
-                break  # the server is unreachable: leave the rest for a later batch
+    todo = [(did, subscribers[sid], key) for did, sid, key in rows if did not in set(skipped)]
+    _send_rows(session, settings, backend, edition, token, todo, report)
     ledger.release(session, token)
     ledger.finish_edition(session, edition_id)
     return report
 
 
-def backend_is_down(backend: MailBackend) -> bool:
-    return getattr(backend, "connection", True) is None
+def _send_rows(session: Session, settings: Settings, backend: MailBackend, edition: Edition,
+               token: str, todo: list[tuple[int, Subscriber, str]], report: BatchReport) -> None:
+    templates = Templates(session, settings, edition)
+    limiter = limiter_for(settings)
+    failures_in_a_row = 0
+    renew_every = settings.delivery_lease_seconds / 3
+    renew_at = time.monotonic() + renew_every
+    with backend:
+        for delivery_id, subscriber, key in todo:
+            if time.monotonic() > renew_at:
+                ledger.renew(session, token, settings.delivery_lease_seconds)
+                renew_at = time.monotonic() + renew_every
+            try:
+                limiter.acquire()
+            except RateLimited as limited:
+                report.note = str(limited)
+                break
+            # Commits the previous row's outcome too: one commit per message.
+            if not ledger.begin_attempt(session, delivery_id, token, edition.list_id):
+                refusal = ledger.why_not(session, delivery_id, token)
+                if refusal == ledger.Refusal.STOPPED:
+                    break  # paused or cancelled: untried rows are released by the caller
+                if refusal == ledger.Refusal.UNSUBSCRIBED:
+                    ledger.mark(session, [delivery_id], DeliveryStatus.SKIPPED, "no longer subscribed", token)
+                    report.add(DeliveryStatus.SKIPPED)
+                continue
+            message = _message(settings, templates.get(key), edition, subscriber)
+            status = _deliver(session, settings, backend, edition, delivery_id, token, message)
+            report.add(status)
+            if status in (DeliveryStatus.DEFERRED, DeliveryStatus.EXPIRED):
+                failures_in_a_row += 1
+                if failures_in_a_row >= settings.smtp_max_consecutive_failures:
+                    report.note = f"stopped after {failures_in_a_row} temporary failures in a row"
+                    break
+                # The server asked us to slow down (or is gone): back off before the next one.
+                time.sleep(settings.smtp_backoff_seconds * 2 ** (failures_in_a_row - 1))
+            else:
+                failures_in_a_row = 0
+    session.commit()
 
 
-def _deliver(session: Session, settings: Settings, backend: MailBackend, template: MailTemplate,
-             edition: Edition, delivery_id: int, token: str, subscriber: Subscriber) -> DeliveryStatus:
+class Templates:
+    """The batch's MIME templates, built once per variant key from the stored rendering."""
+
+    def __init__(self, session: Session, settings: Settings, edition: Edition):
+        self.session, self.settings, self.edition = session, settings, edition
+        self.digest_list = session.get(DigestList, edition.list_id)
+        self._built: dict[str, MailTemplate] = {}
+
+    def get(self, key: str) -> MailTemplate:
+        if key not in self._built:
+            variant = self.session.exec(select(EditionVariant).where(
+                EditionVariant.edition_id == self.edition.id, EditionVariant.key == key)).one()
+            self._built[key] = mail_template(self.settings, self.digest_list, variant)
+        return self._built[key]
+
+
+def mail_template(settings: Settings, digest_list: DigestList, variant: EditionVariant) -> MailTemplate:
+    return MailTemplate.build(
+        rendered=Rendered(variant.subject, variant.html, variant.text),
+        from_email=settings.from_email, list_name=digest_list.name, list_slug=digest_list.slug,
+        key=f"{variant.edition_id}:{variant.key}",
+        unsubscribe_mailto=settings.list_unsubscribe_mailto, feedback_id=settings.feedback_id,
+        signer=dkim_signer(settings))
+
+
+def dkim_signer(settings: Settings) -> DKIMSigner | None:
+    if not settings.dkim_key_path:
+        return None
+    return _load_signer(settings.dkim_key_path, settings.dkim_selector, settings.dkim_domain)
+
+
+@lru_cache(maxsize=4)
+def _load_signer(path, selector: str, domain: str) -> DKIMSigner:
+    return DKIMSigner.from_file(path, selector=selector, domain=domain)
+
+
+def _message(settings: Settings, template: MailTemplate, edition: Edition,
+             subscriber: Subscriber) -> OutgoingMessage:
     personal = personal_values(settings, subscriber, edition.list_id)
-    message = template.assemble(
+    return template.assemble(
         recipient=subscriber.email, recipient_name=subscriber.name,
         message_id=message_id(edition.id, subscriber.id, template.domain),
         personal=personal, unsubscribe_url=personal.unsubscribe_url)
+
+
+def _deliver(session: Session, settings: Settings, backend: MailBackend, edition: Edition,
+             delivery_id: int, token: str, message: OutgoingMessage) -> DeliveryStatus:
+    """Send one message and record its outcome (committed with the next row's start)."""
     try:
         backend.send(message)
     except TemporaryFailure as failure:
-        now = utcnow()
-        if now - edition.send_started_at > timedelta(hours=settings.retry_window_hours):
-            status, retry_at = DeliveryStatus.EXPIRED, None
-        else:
-            attempts = _attempts(session, delivery_id)
-            status, retry_at = DeliveryStatus.DEFERRED, now + timedelta(seconds=min(60 * 2 ** attempts, 3600))
+        status, retry_at = _retry_policy(session, settings, edition, delivery_id)
         ledger.finish_attempt(session, delivery_id, token, status, error=failure.reason,
-                              next_attempt_at=retry_at)
+                              next_attempt_at=retry_at, commit=False)
         return status
     except PermanentFailure as failure:
-        suppress(session, subscriber.email, "bounce")
-        ledger.finish_attempt(session, delivery_id, token, DeliveryStatus.BOUNCED, error=failure.reason)
+        suppress(session, message.recipient, "bounce")
+        ledger.finish_attempt(session, delivery_id, token, DeliveryStatus.BOUNCED,
+                              error=failure.reason, commit=False)
         return DeliveryStatus.BOUNCED
     except UnknownOutcome as failure:
-        ledger.finish_attempt(session, delivery_id, token, DeliveryStatus.UNKNOWN, error=failure.reason)
+        ledger.finish_attempt(session, delivery_id, token, DeliveryStatus.UNKNOWN,
+                              error=failure.reason, commit=False)
         return DeliveryStatus.UNKNOWN
-    ledger.finish_attempt(session, delivery_id, token, DeliveryStatus.SENT)
+    ledger.finish_attempt(session, delivery_id, token, DeliveryStatus.SENT, commit=False)
     return DeliveryStatus.SENT
 
 
-def _attempts(session: Session, delivery_id: int) -> int:
-    return session.execute(select(ledger.D.c.attempts).where(ledger.D.c.id == delivery_id)).scalar_one()
+def _retry_policy(session: Session, settings: Settings, edition: Edition,
+                  delivery_id: int) -> tuple[DeliveryStatus, datetime | None]:
+    """Deferred with exponential backoff (base doubling per attempt, capped at an hour) until
+    the retry window since the send started is over; then expired."""
+    now = utcnow()
+    if now - edition.send_started_at > timedelta(hours=settings.retry_window_hours):
+        return DeliveryStatus.EXPIRED, None
+    attempts = session.execute(select(ledger.D.c.attempts).where(ledger.D.c.id == delivery_id)).scalar_one()
+    delay = min(settings.retry_base_seconds * 2 ** max(attempts - 1, 0), 3600)
+    return DeliveryStatus.DEFERRED, now + timedelta(seconds=delay)
 
 
-def _as_rendered(variant: EditionVariant) -> Rendered:
-    return Rendered(variant.subject, variant.html, variant.text)
+def reconcile(session: Session) -> dict[int, int]:
+    """Take back expired claims of every edition, settle finished sends, and say how many
+    rows each sending edition has due now (pending, or deferred and due): {edition: rows}."""
+    ledger.expire_leases(session)
+    sending = session.exec(select(Edition.id).where(Edition.status == EditionStatus.SENDING)).all()
+    due = {}
+    for edition_id in sending:
+        if not ledger.finish_edition(session, edition_id):
+            due[edition_id] = ledger.count_due(session, edition_id)
+    return due
 
 
-def reconcile(session: Session, edition_id: int) -> int:
-    """Take back expired claims and settle the edition; returns how many rows are due now."""
-    ledger.expire_leases(session, edition_id)
-    if ledger.finish_edition(session, edition_id):
-        return 0
-    return ledger.count_due(session, edition_id)
+def batches_for(settings: Settings, rows: int) -> int:
+    return math.ceil(rows / settings.batch_size)
 
 
 def send_inline(session: Session, settings: Settings, backend: MailBackend, edition_id: int) -> BatchReport:
     """The embedded path: start the send and run its batches here until none is due."""
     start_send(session, settings, edition_id)
+    return run_batches(session, settings, backend, edition_id)
+
+
+def run_batches(session: Session, settings: Settings, backend: MailBackend, edition_id: int) -> BatchReport:
+    """Batches one after another in this process until nothing is due or a batch stops early
+    (paused, server trouble, hourly limit): what is left waits for resume or the reconciler."""
     total = BatchReport()
     while ledger.count_due(session, edition_id):
-        for status, n in send_batch(session, settings, backend, edition_id).outcomes.items():
+        report = send_batch(session, settings, backend, edition_id)
+        for status, n in report.outcomes.items():
             total.add(status, n)
-        if session.get(Edition, edition_id, populate_existing=True).status != EditionStatus.SENDING:
+        total.note = report.note
+        if report.note or not report.outcomes:
             break
     ledger.finish_edition(session, edition_id)
     return total
