@@ -271,3 +271,14 @@ class StaffUser(SQLModel, table=True):
     role: str = Field(max_length=16)
     active: bool = True
     created_at: datetime = _created()
+
+
+class ApiToken(SQLModel, table=True):
+    """A staff member's token for scripting the JSON API. Only its SHA-256 is stored."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="staffuser.id", ondelete="CASCADE", index=True)
+    name: str = Field(max_length=100)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = _created()
+    last_used_at: datetime | None = _when()

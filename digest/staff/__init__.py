@@ -1,0 +1,1 @@
+"""Staff accounts: editors, ops and admins, their passwords, roles and API tokens."""
