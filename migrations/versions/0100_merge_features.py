@@ -1,0 +1,18 @@
+"""Join the feature branches' migrations into one head.
+
+Revision ID: features
+Revises: curate1, subscribers1, staff1
+"""
+
+revision = "features"
+down_revision = ("curate1", "subscribers1", "staff1")
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
