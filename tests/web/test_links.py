@@ -1,0 +1,150 @@
+"""The signed links in every mail: unsubscribe (one-click and page), preferences, data."""
+
+import json
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+from sqlmodel import select
+
+from digest.mail.backends import get_backend
+from digest.models import DigestList, Subscriber, Subscription
+from digest.send.service import send_inline
+from digest.subscribers.suppression import is_suppressed
+from digest.subscribers.tokens import Purpose, make_token
+from digest.web.app import create_app
+from tests.conftest import make_settings
+from tests.factories import approved_edition, sample_world
+from tests.subscribers.helpers import link, path_of
+from tests.web.conftest import sign_up
+
+ADA = "ada.lovelace@example.com"
+
+
+@pytest.fixture
+def ada(sqlite_session) -> Subscriber:
+    return sqlite_session.exec(select(Subscriber).where(Subscriber.email == ADA)).one()
+
+
+@pytest.fixture
+def morning(sqlite_session) -> DigestList:
+    return sqlite_session.exec(select(DigestList).where(DigestList.slug == "morning-briefing")).one()
+
+
+def statuses(session, subscriber_id):
+    session.expire_all()
+    return dict(session.exec(select(DigestList.slug, Subscription.status)
+                             .join(Subscription, Subscription.list_id == DigestList.id)
+                             .where(Subscription.subscriber_id == subscriber_id)).all())
+
+
+def token(settings, purpose, subscriber_id, list_id):
+    return make_token(settings.secret_key, purpose, subscriber_id, list_id)
+
+
+def test_one_click_post_without_cookies_unsubscribes_with_a_plain_200(web_settings, sqlite_session, ada, morning):
+    url = f"/unsubscribe/{token(web_settings, Purpose.UNSUBSCRIBE, ada.id, morning.id)}"
+    with TestClient(create_app(web_settings)) as mail_client:   # no cookies, no login, no CSRF
+        answer = mail_client.post(url, content=b"List-Unsubscribe=One-Click", follow_redirects=False,
+                                  headers={"Content-Type": "application/x-www-form-urlencoded"})
+        multipart = mail_client.post(url, files={"List-Unsubscribe": (None, "One-Click")},
+                                     follow_redirects=False)
+    assert answer.status_code == 200 and multipart.status_code == 200
+    assert "location" not in answer.headers
+    assert statuses(sqlite_session, ada.id) == {"morning-briefing": "unsubscribed", "tech-and-science": "active"}
+
+
+def test_a_get_of_the_unsubscribe_link_changes_nothing(client, web_settings, sqlite_session, ada, morning):
+    url = f"/unsubscribe/{token(web_settings, Purpose.UNSUBSCRIBE, ada.id, morning.id)}"
+    for _ in range(3):
+        page = client.get(url)
+        assert page.status_code == 200
+    assert "Unsubscribe from Morning Briefing" in page.text and "Unsubscribe from all lists" in page.text
+    assert client.head(url).status_code in (200, 405)
+    assert statuses(sqlite_session, ada.id) == {"morning-briefing": "active", "tech-and-science": "active"}
+
+
+def test_the_page_buttons_leave_one_list_or_all(client, web_settings, sqlite_session, ada, morning):
+    url = f"/unsubscribe/{token(web_settings, Purpose.UNSUBSCRIBE, ada.id, morning.id)}"
+    one = client.post(url, data={"scope": "list"})
+    assert one.status_code == 200 and "You will not receive Morning Briefing" in one.text
+    assert statuses(sqlite_session, ada.id)["tech-and-science"] == "active"
+    everything = client.post(url, data={"scope": "all"})
+    assert everything.status_code == 200
+    assert set(statuses(sqlite_session, ada.id).values()) == {"unsubscribed"}
+    assert is_suppressed(sqlite_session, ADA)
+
+
+def expired(settings, purpose, subscriber_id, list_id):
+    class EightDaysAgo(TimestampSigner):
+        def get_timestamp(self) -> int:
+            return int(time.time()) - 8 * 24 * 3600
+    serializer = URLSafeTimedSerializer(settings.secret_key, salt=f"digest.{purpose}", signer=EightDaysAgo)
+    return serializer.dumps({"s": subscriber_id, "l": list_id})
+
+
+def test_tampered_expired_and_other_purpose_tokens_are_refused(client, web_settings, sqlite_session, ada, morning):
+    good = token(web_settings, Purpose.UNSUBSCRIBE, ada.id, morning.id)
+    payload, stamp, signature = good.split(".")
+    other = token(web_settings, Purpose.UNSUBSCRIBE, ada.id + 1, morning.id).split(".")[0]
+    bad = {
+        "tampered": f"{other}.{stamp}.{signature}",
+        "bad signature": f"{payload}.{stamp}.{signature[:-2]}xx",
+        "preferences token": token(web_settings, Purpose.PREFERENCES, ada.id, morning.id),
+        "confirm token": token(web_settings, Purpose.CONFIRM, ada.id, morning.id),
+        "other secret": make_token("another-secret", Purpose.UNSUBSCRIBE, ada.id, morning.id),
+    }
+    for name, value in bad.items():
+        assert client.post(f"/unsubscribe/{value}", data={"List-Unsubscribe": "One-Click"}).status_code == 400, name
+        assert client.get(f"/unsubscribe/{value}").status_code == 400, name
+    assert client.get(f"/preferences/{good}").status_code == 400
+    stale = expired(web_settings, Purpose.CONFIRM, ada.id, morning.id)
+    answer = client.post(f"/confirm/{stale}", headers={"accept": "text/html"})
+    assert answer.status_code == 400 and "expired" in answer.text
+    assert statuses(sqlite_session, ada.id) == {"morning-briefing": "active", "tech-and-science": "active"}
+
+
+def test_preferences_page_saves_and_gives_the_data_then_erases(client, web_settings, sqlite_session, ada, morning):
+    url = f"/preferences/{token(web_settings, Purpose.PREFERENCES, ada.id, morning.id)}"
+    page = client.get(url)
+    assert page.status_code == 200 and ADA in page.text
+    tech = sqlite_session.exec(select(DigestList).where(DigestList.slug == "tech-and-science")).one()
+    saved = client.post(url, data={"name": "Ada L.", "lists": [str(tech.id)], f"topics-{tech.id}": ["science"]})
+    assert saved.status_code == 200 and "Your preferences are saved" in saved.text
+    assert saved.history[0].status_code == 303
+    assert statuses(sqlite_session, ada.id) == {"morning-briefing": "unsubscribed", "tech-and-science": "active"}
+
+    data = client.get(f"{url}/data.json")
+    assert data.headers["content-disposition"].startswith("attachment")
+    assert json.loads(data.text)["name"] == "Ada L."
+
+    assert client.post(f"{url}/erase", data={}).status_code == 422     # the box must be ticked
+    gone = client.post(f"{url}/erase", data={"confirm": "yes"})
+    assert gone.status_code == 200 and "deleted" in gone.text
+    sqlite_session.expire_all()
+    assert sqlite_session.exec(select(Subscriber).where(Subscriber.email == ADA)).first() is None
+    assert is_suppressed(sqlite_session, ADA)
+    assert client.get(url).status_code == 404
+
+
+def test_a_name_with_a_line_break_adds_no_header_to_any_mail(tmp_path, web_settings, smtp_server, sqlite_session):
+    settings = make_settings(tmp_path, web_settings.database_url, mail_backend="smtp",
+                             smtp_port=smtp_server.port, public_url="http://testserver", send_goodbye=True)
+    with TestClient(create_app(settings)) as client:
+        sign_up(client, slug="morning-briefing", email="bob@example.org", name="Bob\r\nBcc: x@y")
+        client.post(path_of(link(smtp_server.messages[0], "confirm")))            # welcome
+        morning = sample_world(sqlite_session, settings)["morning-briefing"]
+        send_inline(sqlite_session, settings, get_backend(settings),             # the digest
+                    approved_edition(sqlite_session, morning).id)
+        client.post(path_of(link(smtp_server.messages[1], "unsubscribe")), data={"scope": "list"})  # goodbye
+    mails = [m for m in smtp_server.messages if m["To"].addresses[0].addr_spec == "bob@example.org"]
+    assert [m["Subject"].split(" ")[0] for m in mails][:2] == ["Confirm", "Welcome"]
+    assert mails[-1]["Subject"].startswith("You are unsubscribed")
+    assert len(mails) == 4
+    for mail in mails:
+        assert mail["Bcc"] is None
+        assert [a.addr_spec for a in mail["To"].addresses] == ["bob@example.org"]
+        assert all("\n" not in value and "\r" not in value for value in mail.values())
+    assert "x@y" not in str(mails[0])       # the confirmation does not even carry the name
+    assert "x@y" not in smtp_server.recipients()
