@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench golden clean
 
 $(VENV)/.base: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ $(CHROMIUM):
 
 test: $(VENV)/.dev $(CHROMIUM)
 	$(BIN)/python -m pytest
+
+# Rewrite the mail golden files (tests/render/golden/) from the current templates after a
+# deliberate change; review `git diff tests/render/golden` before committing them.
+golden: $(VENV)/.dev
+	DIGEST_REGENERATE_GOLDEN=1 $(BIN)/python -m pytest -q tests/render/test_golden.py
 
 clean:
 	rm -rf $(VENV) var test-artifacts .pytest_cache

@@ -19,13 +19,18 @@ from collections import Counter
 from pathlib import Path
 
 from digest import PROJECT_ROOT
-from digest.curate.summarise import is_boilerplate, summarise, usable_description
+from digest.curate.summarise import summarise, usable_description
 from digest.ingest.article import extract_article
 
 CORPUS = PROJECT_ROOT.parent / "shared" / "corpus" / "mozilla-readability"
 ENGLISH_WORDS = {"the", "and", "of", "to", "in", "a", "is", "that", "for", "was"}
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _ENDS_SENTENCE = re.compile(r"[.!?][\"'\u201d\u2019)\]]*$")
+# Checked independently of the summariser's own filter: furniture, markup and entities.
+_FURNITURE = re.compile(
+    r"^By\s|\b(?:READ|WATCH|Related|Topics|Updated)\s*:|\bsubscri(?:be|ption)\b|\bdonat|"
+    r"\bsign up\b|\bnewsletter\b|\bphoto(?:graph)?\s*(?::|by\b)|getty|\bshare (?:this|on)\b|"
+    r"advertisement|</?[a-z]+[\s>/]|&[a-z]+;|&#\d+;", re.IGNORECASE)
 
 
 def words(text: str) -> list[str]:
@@ -64,7 +69,9 @@ def main(corpus: Path) -> None:
         rows.append({
             "case": case.name, "summary": summary,
             "sentence_end": bool(_ENDS_SENTENCE.search(summary.text)),
-            "clean": not is_boilerplate(summary.text),
+            "clean": not _FURNITURE.search(summary.text),
+            "baseline_end": bool(_ENDS_SENTENCE.search(baseline)),
+            "baseline_clean": not _FURNITURE.search(baseline),
             "ours": rouge1(summary.text, excerpt), "baseline": rouge1(baseline, excerpt),
             "description": usable_description(article.description, article.title) is not None,
         })
@@ -77,6 +84,8 @@ def main(corpus: Path) -> None:
     good = sum(20 <= r["summary"].words <= 70 and r["sentence_end"] and r["clean"] for r in rows)
     print(f"{count} English pages: {in_range} summaries of 20-70 words, {ends} end at a "
           f"sentence boundary, {clean} without boilerplate; {good} all three")
+    print(f"baseline (first 50 words): {sum(r['baseline_end'] for r in rows)} end at a sentence "
+          f"boundary, {sum(r['baseline_clean'] for r in rows)} without boilerplate")
     for name in ("ours", "baseline"):
         p, r, f = (sum(row[name][i] for row in rows) / count for i in range(3))
         label = "lead summariser" if name == "ours" else "first 50 words "

@@ -71,5 +71,5 @@ def schedule_tick() -> None:
 def ingest_due() -> None:
     settings = get_settings()
     with session_scope(settings.database_url) as session:
-        for report in ingest_due_service(session):
-            log.info("ingest %s: %s", report.source, report.error or f"{report.added} new")
+        for report in ingest_due_service(session, settings):
+            log.info("ingest %s: %s", report.source, report.summary())

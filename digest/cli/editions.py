@@ -14,6 +14,7 @@ from digest.curate import editor
 from digest.curate.editions import EditionError, approve, build_draft, hold_reason, items, todays_slot
 from digest.curate.lists import ListError, get_list
 from digest.db import session_scope
+from digest.ingest.fetch import limits_from
 from digest.models import DigestList, Edition, EditionItem
 from digest.send import ledger
 from digest.send.service import format_outcomes
@@ -22,8 +23,8 @@ from digest.settings import get_settings
 editions_app = typer.Typer(help="Build, inspect, shape and approve editions.", no_args_is_help=True)
 app.add_typer(editions_app, name="editions")
 
-EDITION = typer.Argument(..., help="The edition's id.")
-NUMBER = typer.Argument(..., help="The item's position as `show` prints it (1 = top).")
+EDITION = typer.Argument(..., metavar="ID", help="The edition's id.")
+NUMBER = typer.Argument(..., metavar="N", help="The item's position as `show` prints it (1 = top).")
 
 
 @contextmanager
@@ -100,7 +101,8 @@ def editions_add(edition_id: int = EDITION,
                  at: int | None = typer.Option(None, "--at", help="Position (default: last).")) -> None:
     """Add a story by URL: a stored story, or the page fetched as an editor's pick."""
     with service_session() as session:
-        editor.add_story(session, edition_id, url, position=None if at is None else at - 1)
+        editor.add_story(session, edition_id, url, position=None if at is None else at - 1,
+                         limits=limits_from(get_settings()))
         show(session, get_edition(session, edition_id))
 
 

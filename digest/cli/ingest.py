@@ -4,23 +4,69 @@ from pathlib import Path
 
 import typer
 
-from digest.cli.common import app
+from digest.cli.common import app, fail
 from digest.db import session_scope
-from digest.ingest.service import ingest_due, ingest_file
+from digest.ingest.service import IngestReport, due_source_ids, ingest_due, ingest_file, ingest_source
+from digest.ingest.sources import SourceError, get_source
 from digest.settings import get_settings
 
 
 @app.command()
-def ingest(file: Path | None = typer.Option(None, "--file", exists=True, dir_okay=False,
-                                            help="A local feed file.")) -> None:
-    """Fetch all due sources, or ingest one local feed file."""
+def ingest(
+    file: Path | None = typer.Option(None, "--file", exists=True, dir_okay=False,
+                                     help="A local feed file: list its entries."),
+    source_id: int | None = typer.Option(None, "--source", help="Fetch this source now."),
+) -> None:
+    """Fetch all due sources (queued with a broker), one source, or a local feed file."""
     settings = get_settings()
+    if file and source_id is not None:
+        fail("give --file or --source, not both")
+    if settings.broker_url and not file and source_id is None:
+        from digest.celery_app import make_celery
+        make_celery(settings).send_task("digest.ingest_due")
+        typer.echo("ingest of due sources queued")
+        return
     with session_scope(settings.database_url) as session:
-        reports = [ingest_file(session, file)] if file else ingest_due(session)
-    for report in reports:
-        if report.error:
-            typer.echo(f"{report.source}: rejected: {report.error}")
+        if file:
+            report = ingest_file(session, file, settings=settings)
+            _print_file(report)
+        elif source_id is not None:
+            try:
+                source = get_source(session, source_id)
+            except SourceError as exc:
+                fail(str(exc))
+            if not source.url.startswith(("http://", "https://")):
+                fail(f"source {source_id} is a local file ({source.url}): use --file")
+            report = ingest_source(session, source, settings)
+            _print(report)
         else:
-            typer.echo(f"{report.source}: {report.found} entries, {report.added} new")
-    if file and reports[0].error:
+            total = len(due_source_ids(session))
+            if not total:
+                typer.echo("no source is due")
+                return
+            done = 0
+
+            def progress(one: IngestReport) -> None:
+                nonlocal done
+                done += 1
+                typer.echo(f"[{done}/{total}] {one.source}: {one.summary()}")
+
+            reports = ingest_due(session, settings, progress=progress)
+            failed = sum(1 for r in reports if r.error)
+            added = sum(r.added for r in reports)
+            typer.echo(f"{len(reports)} sources fetched, {failed} failed, {added} new stories")
+            return
+    if report.error:
         raise typer.Exit(1)
+
+
+def _print(report: IngestReport) -> None:
+    typer.echo(f"{report.source}: {report.summary()}")
+
+
+def _print_file(report: IngestReport) -> None:
+    if report.error:
+        fail(f"{report.source}: rejected: {report.error}")
+    _print(report)
+    for outcome, title in report.entries:
+        typer.echo(f"  {outcome:<8} {title}")

@@ -1,10 +1,12 @@
 """`digest lists`: newsletters and their curation rules."""
 
+from collections.abc import Callable
+
 import typer
 
 from digest.cli.common import app
 from digest.cli.editions import service_session
-from digest.curate.lists import all_lists, create_list, update_list
+from digest.curate.lists import ListRules, all_lists, create_list, update_list
 from digest.models import DigestList
 
 lists_app = typer.Typer(help="Lists (newsletters) and their curation rules.", no_args_is_help=True)
@@ -27,42 +29,35 @@ AUTO_APPROVE = typer.Option(None, "--auto-approve/--no-auto-approve",
 
 
 def _given(options: dict) -> dict:
-    """The rules given on the command line (a command's locals, less its slug)."""
+    """The rules given on the command line (from a command's locals)."""
     rules = {name: value for name, value in options.items()
-             if value is not None and name != "slug"}
+             if value is not None and name in ListRules.model_fields}
     if "sections" in rules:
         rules["sections"] = [s for s in rules["sections"].split(",") if s.strip()]
     return rules
 
 
-@lists_app.command("add")
-def lists_add(slug: str = typer.Argument(..., help="Short name used in commands and URLs."),
-              name: str = typer.Option(..., help="The list's name as readers see it."),
-              description: str | None = DESCRIPTION, sections: str | None = SECTIONS,
-              max_stories: int | None = MAX_STORIES, min_stories: int | None = MIN_STORIES,
-              freshness_hours: int | None = FRESHNESS, per_source_cap: int | None = PER_SOURCE,
-              per_domain_cap: int | None = PER_DOMAIN, send_time: str | None = SEND_TIME,
-              timezone: str | None = TIMEZONE, auto_approve: bool | None = AUTO_APPROVE) -> None:
-    """Create a list."""
-    rules = _given(locals())
-    with service_session() as session:
-        digest_list = create_list(session, slug, **rules)
-        describe(digest_list)
+def _rules_command(change: Callable[..., DigestList]) -> Callable[..., None]:
+    """`add` and `update` take the same options; `change` does the work."""
+
+    def command(slug: str = typer.Argument(..., metavar="SLUG",
+                                           help="The list's short name (a-z, 0-9, -)."),
+                name: str | None = NAME, description: str | None = DESCRIPTION,
+                sections: str | None = SECTIONS, max_stories: int | None = MAX_STORIES,
+                min_stories: int | None = MIN_STORIES, freshness_hours: int | None = FRESHNESS,
+                per_source_cap: int | None = PER_SOURCE, per_domain_cap: int | None = PER_DOMAIN,
+                send_time: str | None = SEND_TIME, timezone: str | None = TIMEZONE,
+                auto_approve: bool | None = AUTO_APPROVE) -> None:
+        rules = _given(locals())
+        with service_session() as session:
+            describe(change(session, slug, **rules))
+
+    return command
 
 
-@lists_app.command("update")
-def lists_update(slug: str = typer.Argument(..., help="The list to change."),
-                 name: str | None = NAME,
-                 description: str | None = DESCRIPTION, sections: str | None = SECTIONS,
-                 max_stories: int | None = MAX_STORIES, min_stories: int | None = MIN_STORIES,
-                 freshness_hours: int | None = FRESHNESS, per_source_cap: int | None = PER_SOURCE,
-                 per_domain_cap: int | None = PER_DOMAIN, send_time: str | None = SEND_TIME,
-                 timezone: str | None = TIMEZONE, auto_approve: bool | None = AUTO_APPROVE) -> None:
-    """Change some of a list's rules; the others stay."""
-    rules = _given(locals())
-    with service_session() as session:
-        digest_list = update_list(session, slug, **rules)
-        describe(digest_list)
+lists_app.command("add", help="Create a list (--name is required).")(_rules_command(create_list))
+lists_app.command("update", help="Change some of a list's rules; the others stay.")(
+    _rules_command(update_list))
 
 
 @lists_app.command("list")

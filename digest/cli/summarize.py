@@ -7,7 +7,8 @@ import typer
 from digest.cli.common import app, fail
 from digest.curate.summarise import summarise
 from digest.ingest.article import extract_article
-from digest.ingest.fetch import FetchError, fetch
+from digest.ingest.fetch import FetchError, fetch, limits_from
+from digest.settings import get_settings
 
 
 @app.command()
@@ -16,7 +17,7 @@ def summarize(page: str = typer.Argument(..., metavar="PATH_OR_URL",
     """Print the title and the summary of an article page, as the curator would write it."""
     if page.startswith(("http://", "https://")):
         try:
-            result = fetch(page)
+            result = fetch(page, limits_from(get_settings()))
         except FetchError as exc:
             fail(str(exc))
         html, url = result.content or b"", result.url

@@ -23,7 +23,7 @@ from digest.curate.editions import (
 )
 from digest.ingest.article import extract_article
 from digest.ingest.clean import canonical_url
-from digest.ingest.fetch import FetchError, fetch
+from digest.ingest.fetch import FetchError, FetchLimits, fetch
 from digest.ingest.service import get_or_create_source
 from digest.models import (
     DigestList, Edition, EditionItem, EditionStatus, Story, StorySource, utcnow,
@@ -102,14 +102,14 @@ def edit_envelope(session: Session, edition_id: int, *, subject: str | None = No
 
 
 def add_story(session: Session, edition_id: int, url: str, *, position: int | None = None,
-              allow_private: bool = False, now: datetime | None = None) -> EditionItem:
+              limits: FetchLimits = FetchLimits(), now: datetime | None = None) -> EditionItem:
     """Add the story at `url`: the stored one with that canonical URL, or else the page
     fetched and stored as a hand-added story under the "Editor picks" source. It goes at
     `position`, or after the last item."""
     edition = draft(session, edition_id)
     story = session.exec(select(Story).where(Story.canonical_url == canonical_url(url))).one_or_none()
     if story is None:
-        story = _fetch_story(session, edition, url, allow_private=allow_private, now=now)
+        story = _fetch_story(session, edition, url, limits=limits, now=now)
     elif story.blocked:
         raise EditionError(f"{url} is blocked and cannot be added")
     if session.exec(already_sent(edition.list_id).where(EditionItem.story_id == story.id)).first():
@@ -126,10 +126,10 @@ def add_story(session: Session, edition_id: int, url: str, *, position: int | No
     return item
 
 
-def _fetch_story(session: Session, edition: Edition, url: str, *, allow_private: bool,
+def _fetch_story(session: Session, edition: Edition, url: str, *, limits: FetchLimits,
                  now: datetime | None) -> Story:
     try:
-        result = fetch(url, allow_private=allow_private)
+        result = fetch(url, limits)
     except FetchError as exc:
         raise EditionError(f"cannot add {url}: {exc}") from None
     article = extract_article(result.content or b"", result.url)

@@ -119,5 +119,6 @@ def _validated(slug: str, values: dict) -> ListRules:
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(part) for part in error['loc']) or 'rules'}: "
-            f"{error['msg'].removeprefix('Value error, ')}" for error in exc.errors())
+            f"{error['msg'].removeprefix('Value error, ').replace('Field required', 'required')}"
+            for error in exc.errors())
         raise ListError(f"list {slug!r}: {problems}") from None

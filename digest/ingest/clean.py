@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import re
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote_plus, urljoin, urlsplit, urlunsplit
 
 import nh3
 
@@ -33,8 +33,10 @@ def sanitise_html(value: str | None, base_url: str | None = None) -> str:
     if not value:
         return ""
 
-    def keep_link(tag: str, attribute: str, link: str) -> str | None:
-        absolute = urljoin(base_url or "", link.strip())
+    def keep_link(tag: str, attribute: str, value: str) -> str | None:
+        if attribute != "href":
+            return value  # e.g. the rel that nh3 adds itself
+        absolute = urljoin(base_url or "", value.strip())
         return absolute if urlsplit(absolute).scheme in ("http", "https") else None
 
     return nh3.clean(
@@ -51,11 +53,33 @@ def absolute_http_url(link: str | None, base_url: str | None = None) -> str | No
     """The link resolved against the feed's URL, if it is http(s); otherwise None."""
     if not link:
         return None
-    absolute = urljoin(base_url or "", link.strip())
-    parts = urlsplit(absolute)
+    try:
+        absolute = urljoin(base_url or "", link.strip())
+        parts = urlsplit(absolute)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:  # e.g. "http://[::1" or "http://host:port/"
+        return None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return None
     return absolute
+
+
+# Redirectors that carry the real target in a query parameter (Google Alerts, search results).
+REDIRECTORS = {("www.google.com", "/url"): ("url", "q"), ("google.com", "/url"): ("url", "q")}
+
+
+def unwrap_redirect(url: str | None) -> str | None:
+    """The target of a known redirector link, else the link itself."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    names = REDIRECTORS.get(((parts.hostname or "").lower(), parts.path))
+    if names:
+        query = dict(parse_qsl(parts.query))
+        for name in names:
+            if target := absolute_http_url(query.get(name)):
+                return target
+    return url
 
 
 def canonical_url(url: str) -> str:
@@ -65,8 +89,7 @@ def canonical_url(url: str) -> str:
     host = (parts.hostname or "").lower()
     port = parts.port
     netloc = host if port in (None, 80 if scheme == "http" else 443) else f"{host}:{port}"
-    query = urlencode(
-        [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-         if not TRACKING_PARAMS.match(k)]
-    )
+    # Kept parameters stay byte for byte as published: re-encoding could break a link.
+    query = "&".join(pair for pair in parts.query.split("&")
+                     if pair and not TRACKING_PARAMS.match(unquote_plus(pair.split("=", 1)[0])))
     return urlunsplit((scheme, netloc, parts.path or "/", query, ""))

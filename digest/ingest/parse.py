@@ -1,78 +1,97 @@
-"""Feed bytes to entries. feedparser only ever sees bytes: given a string it would fetch
-URLs or open local files."""
+"""Feed bytes to clean entries: RSS 0.9x/1.0/2.0 and Atom 0.3/1.0 through feedparser, JSON
+Feed 1.0/1.1 through :mod:`digest.ingest.jsonfeed`.
+
+feedparser only ever sees bytes (given a string it would fetch URLs or open local files).
+It is safe against entity attacks: it drops the document's DOCTYPE before its XML parser
+runs, so a declared entity (an XXE `SYSTEM "file:///..."`, or billion-laughs nesting) is
+never expanded and stays inert text; tests/ingest/test_parse.py holds it to that.
+"""
 
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass, field
+import re
 from datetime import UTC, datetime
+from urllib.parse import urljoin
 
 import feedparser
 
-from digest.ingest.clean import absolute_http_url, plain_text, sanitise_html
+from digest.ingest.clean import absolute_http_url, plain_text
+from digest.ingest.entry import Entry, FeedRejected, ParsedFeed, make_entry
+from digest.ingest.jsonfeed import parse_json_feed
+
+__all__ = ["Entry", "FeedRejected", "ParsedFeed", "parse_feed"]
 
 
-class FeedRejected(Exception):
-    """The bytes are not a usable feed; the message says why in one line."""
+_HTML_START = re.compile(rb"^\s*(<!doctype\s+html|<html|<head|<body)", re.IGNORECASE)
+_HTML_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 
 
-@dataclass
-class Entry:
-    title: str
-    url: str
-    guid: str | None
-    summary_html: str
-    text: str
-    author: str | None
-    image_url: str | None
-    published_at: datetime | None
-    categories: list[str] = field(default_factory=list)
-
-
-def parse_feed(data: bytes, base_url: str | None = None) -> list[Entry]:
+def parse_feed(data: bytes, base_url: str | None = None, content_type: str | None = None) -> ParsedFeed:
+    """Entries of the feed in `data`, or FeedRejected naming why it is not a feed."""
     if not data.strip():
-        raise FeedRejected("empty response")
-    parsed = feedparser.parse(data, sanitize_html=False, resolve_relative_uris=False)
+        raise FeedRejected("empty document")
+    # Whitespace before the XML declaration makes the strict XML parser give up.
+    if data[:1].isspace():
+        data = data.lstrip()
+    if data[:1] == b"{" or (content_type or "").split(";")[0].strip().endswith("json"):
+        return parse_json_feed(data, base_url)
+    headers = {"content-type": content_type} if content_type else {}
+    if base_url:
+        headers["content-location"] = base_url  # feedparser's base for relative links
+    parsed = feedparser.parse(data, response_headers=headers, sanitize_html=False,
+                              resolve_relative_uris=False)
     if not parsed.get("version") and not parsed.entries:
-        reason = parsed.get("bozo_exception")
-        raise FeedRejected(f"not a feed ({reason or 'no RSS, Atom or RDF root element'})")
-    base = base_url or parsed.feed.get("link")
-    return [entry for raw in parsed.entries if (entry := _entry(raw, base)) is not None]
+        raise FeedRejected(_not_a_feed_reason(data, parsed.get("bozo_exception")))
+    base = base_url or _document_url(parsed.feed)
+    entries = [_feedparser_entry(raw, base) for raw in parsed.entries]
+    kept = [entry for entry in entries if entry is not None]
+    return ParsedFeed(plain_text(parsed.feed.get("title")), kept, len(entries) - len(kept))
 
 
-def _entry(raw, base_url: str | None) -> Entry | None:
-    url = absolute_http_url(raw.get("link"), base_url)
-    title = plain_text(raw.get("title"))
-    if not url or not title:
-        return None
+def _document_url(feed) -> str | None:
+    """Where a feed read from a file says it lives: its self link, else an http(s) id."""
+    self_links = [link.get("href") for link in feed.get("links", []) if link.get("rel") == "self"]
+    for candidate in [*self_links, feed.get("id")]:
+        if absolute_http_url(candidate):
+            return urljoin(candidate, feed.get("link") or "")
+    return None
+
+
+def _not_a_feed_reason(data: bytes, error: Exception | None) -> str:
+    if _HTML_START.match(data[:1024]):
+        title = _HTML_TITLE.search(data[:4096])
+        named = f" ({plain_text(title.group(1).decode('utf-8', 'replace'))!r})" if title else ""
+        return f"an HTML page{named}, not a feed"
+    return f"not a feed: {error or 'no RSS, Atom, RDF or JSON Feed root element'}"
+
+
+def _feedparser_entry(raw, base_url: str | None) -> Entry | None:
     content = raw.get("content") or []
-    body = content[0].get("value", "") if content else ""
-    summary = raw.get("summary", "") or body
-    return Entry(
-        title=title,
-        url=url,
-        guid=raw.get("id") or None,
-        summary_html=sanitise_html(summary, url),
-        text=plain_text(body or summary),
-        author=plain_text(raw.get("author")) or None,
-        image_url=_image(raw, url),
-        published_at=_published(raw),
-        categories=[plain_text(t.get("term")) for t in raw.get("tags", []) if t.get("term")],
+    # FeedBurner rewrites links to its redirector and keeps the publisher's in origLink.
+    link = raw.get("feedburner_origlink") or raw.get("link")
+    images = [m.get("url") for m in raw.get("media_thumbnail", [])]
+    images += [m.get("url") for m in raw.get("media_content", [])
+               if m.get("medium") == "image" or str(m.get("type", "")).startswith("image/")]
+    images += [e.get("href") for e in raw.get("enclosures", [])
+               if str(e.get("type", "")).startswith("image/")]
+    if isinstance(raw.get("image"), dict):
+        images.append(raw["image"].get("href"))
+    return make_entry(
+        title=raw.get("title"), link=link, guid=raw.get("id"), summary=raw.get("summary"),
+        content=content[0].get("value") if content else None, author=raw.get("author"),
+        images=images, published_at=_published(raw),
+        categories=[t.get("term") or "" for t in raw.get("tags", [])], base_url=base_url,
     )
 
 
 def _published(raw) -> datetime | None:
-    struct = raw.get("published_parsed") or raw.get("updated_parsed")
+    # dict.get: feedparser's own get maps a missing published to updated with a warning.
+    struct = next((dict.get(raw, key) for key in ("published_parsed", "updated_parsed",
+                                                  "created_parsed") if dict.get(raw, key)), None)
     if not struct:
         return None
-    return datetime.fromtimestamp(calendar.timegm(struct), UTC)
-
-
-def _image(raw, base_url: str) -> str | None:
-    candidates = [m.get("url") for m in raw.get("media_content", []) + raw.get("media_thumbnail", [])]
-    candidates += [e.get("href") for e in raw.get("enclosures", [])
-                   if str(e.get("type", "")).startswith("image/")]
-    for candidate in candidates:
-        if url := absolute_http_url(candidate, base_url):
-            return url
-    return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(struct), UTC)
+    except (OverflowError, ValueError, OSError):
+        return None

@@ -1,26 +1,63 @@
-"""Ingestion services: feed bytes into stories, one source's failure never stopping the rest."""
+"""Ingestion services: feed bytes into stories, one source's failure never stopping the rest.
+
+A run over due sources claims each source (so a second beat or worker skips it), fetches
+it, stores its entries in a savepoint and commits, source by source: a slow or broken
+feed neither holds a transaction open for the others nor undoes their work. Whatever goes
+wrong with one feed is recorded on its source (`last_error`, `consecutive_failures`, a
+backed-off `next_poll_at`) and the run goes on.
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import or_, update
 from sqlmodel import Session, select
 
 from digest.ingest.clean import canonical_url
-from digest.ingest.fetch import FetchError, fetch
+from digest.ingest.dedupe import StoryMatcher
+from digest.ingest.enrich import fetch_article, needs_article
+from digest.ingest.fetch import FetchError, FetchLimits, fetch, limits_from
 from digest.ingest.parse import Entry, FeedRejected, parse_feed
 from digest.models import Source, Story, StorySource, utcnow
+from digest.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# A claimed source is not due again for this long, even if its run dies half-way.
+CLAIM_MINUTES = 15
+MAX_BACKOFF_MINUTES = 24 * 60
 
 
 @dataclass
 class IngestReport:
     source: str
-    found: int = 0
-    added: int = 0
+    source_id: int | None = None
+    found: int = 0             # usable entries in the feed
+    added: int = 0             # new stories
+    duplicates: int = 0        # new sightings of stories already stored (another feed, URL...)
+    skipped: int = 0           # entries without a usable link
+    not_modified: bool = False
     error: str | None = None
-    titles: list[str] = field(default_factory=list)
+    # (outcome, title) per entry: "new", "sighting" (stored from another source or URL),
+    # "known" (this source reported it before).
+    entries: list[tuple[str, str]] = field(default_factory=list)
+
+    def summary(self) -> str:
+        if self.error:
+            return f"rejected: {self.error}"
+        if self.not_modified:
+            return "not modified"
+        parts = [f"{self.found} entries", f"{self.added} new"]
+        if self.duplicates:
+            parts.append(f"{self.duplicates} seen elsewhere")
+        if self.skipped:
+            parts.append(f"{self.skipped} without a link skipped")
+        return ", ".join(parts)
 
 
 def get_or_create_source(session: Session, *, url: str, name: str, section: str = "news",
@@ -34,77 +71,141 @@ def get_or_create_source(session: Session, *, url: str, name: str, section: str 
 
 
 def ingest_file(session: Session, path: Path, *, name: str | None = None, section: str = "news",
-                weight: float = 1.0) -> IngestReport:
-    """Ingest a local feed file under a source named after the file."""
+                weight: float = 1.0, settings: Settings | None = None) -> IngestReport:
+    """Ingest a local feed file under a source named after the file (articles never fetched)."""
+    limits = limits_from(settings) if settings else FetchLimits()
     source = get_or_create_source(session, url=path.resolve().as_uri(), name=name or path.stem,
                                   section=section, weight=weight)
-    return _ingest_bytes(session, source, path.read_bytes(), base_url=None)
-
-
-def ingest_source(session: Session, source: Source, *, allow_private: bool = False) -> IngestReport:
-    """Fetch one HTTP source and store its new stories; a failure is recorded on the source."""
     try:
-        result = fetch(source.url, etag=source.etag, last_modified=source.last_modified,
-                       allow_private=allow_private)
+        with path.open("rb") as handle:
+            data = handle.read(limits.max_bytes + 1)
+    except OSError as exc:
+        return _failed(source, f"cannot read {path}: {exc.strerror or exc}")
+    if len(data) > limits.max_bytes:
+        return _failed(source, f"file larger than the {limits.max_bytes}-byte limit")
+    return _ingest_bytes(session, source, data, base_url=None, content_type=None, limits=None)
+
+
+def ingest_source(session: Session, source: Source, settings: Settings) -> IngestReport:
+    """Fetch one HTTP source and store its new stories; any failure is recorded on the source."""
+    limits = limits_from(settings)
+    try:
+        result = fetch(source.url, limits, etag=source.etag, last_modified=source.last_modified,
+                       accept="application/rss+xml, application/atom+xml, application/feed+json, "
+                              "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5")
     except FetchError as exc:
         return _failed(source, str(exc))
-    source.etag, source.last_modified = result.etag, result.last_modified
+    except Exception as exc:  # noqa: BLE001 - a bug met by one feed must not stop the run
+        log.exception("fetching source %s failed unexpectedly", source.id)
+        return _failed(source, f"unexpected {type(exc).__name__} while fetching: {exc}"[:500])
     if result.content is None:
-        return _succeeded(source, IngestReport(source.name))
-    return _ingest_bytes(session, source, result.content, base_url=result.url)
+        return _succeeded(source, IngestReport(source.name, source.id, not_modified=True))
+    report = _ingest_bytes(session, source, result.content, base_url=result.url,
+                           content_type=result.content_type,
+                           limits=limits if settings.fetch_articles else None)
+    if report.error is None:
+        # Only a feed that was stored earns the validators: a rejected body is fetched again.
+        source.etag, source.last_modified = result.etag, result.last_modified
+    return report
 
 
-def ingest_due(session: Session, *, allow_private: bool = False) -> list[IngestReport]:
-    now = utcnow()
-    due = session.exec(
-        select(Source).where(Source.active, Source.url.startswith("http"))
-        .where((Source.next_poll_at.is_(None)) | (Source.next_poll_at <= now))
-        .order_by(Source.id)
-    ).all()
+def due_source_ids(session: Session, now: datetime | None = None) -> list[int]:
+    now = now or utcnow()
+    return list(session.exec(
+        select(Source.id).where(Source.active, Source.url.startswith("http"))
+        .where(or_(Source.next_poll_at.is_(None), Source.next_poll_at <= now))
+        .order_by(Source.next_poll_at.is_not(None), Source.next_poll_at, Source.id)).all())
+
+
+def ingest_due(session: Session, settings: Settings, *,
+               progress: Callable[[IngestReport], None] | None = None) -> list[IngestReport]:
+    """Ingest every due, active source, committing after each one."""
     reports = []
-    for source in due:
-        # One savepoint per source: a database error in one feed leaves the others intact.
-        with session.begin_nested():
-            reports.append(ingest_source(session, source, allow_private=allow_private))
+    for source_id in due_source_ids(session):
+        if not claim_source(session, source_id):
+            continue  # another worker took it
+        source = session.get(Source, source_id)
+        report = ingest_source(session, source, settings)
+        session.commit()
+        reports.append(report)
+        if progress:
+            progress(report)
     return reports
 
 
-def _ingest_bytes(session: Session, source: Source, data: bytes, base_url: str | None) -> IngestReport:
+def claim_source(session: Session, source_id: int) -> bool:
+    """Take a due source for this run (one conditional UPDATE, committed); False if another
+    run took it first or it is no longer due."""
+    now = utcnow()
+    claimed = session.execute(
+        update(Source).where(Source.id == source_id, Source.active)
+        .where(or_(Source.next_poll_at.is_(None), Source.next_poll_at <= now))
+        .values(next_poll_at=now + timedelta(minutes=CLAIM_MINUTES))
+        .execution_options(synchronize_session=False)).rowcount == 1
+    session.commit()
+    return claimed
+
+
+def _ingest_bytes(session: Session, source: Source, data: bytes, *, base_url: str | None,
+                  content_type: str | None, limits: FetchLimits | None) -> IngestReport:
+    """Parse and store; `limits` set means: fetch the article page of teaser-only entries."""
     try:
-        entries = parse_feed(data, base_url)
+        feed = parse_feed(data, base_url, content_type)
     except FeedRejected as exc:
         return _failed(source, str(exc))
-    report = IngestReport(source.name, found=len(entries))
-    for entry in entries:
-        if _store(session, source, entry):
-            report.added += 1
-            report.titles.append(entry.title)
+    report = IngestReport(source.name, source.id, found=len(feed.entries), skipped=feed.skipped)
+    try:
+        # A savepoint: an unexpected error leaves nothing of this feed half-written.
+        with session.begin_nested():
+            keyed = [(canonical_url(entry.url), entry) for entry in feed.entries]
+            matcher = StoryMatcher(session, source.id, [(url, e.guid) for url, e in keyed])
+            for canonical, entry in keyed:
+                outcome = _store(session, source, entry, canonical, matcher, limits)
+                report.entries.append((outcome, entry.title))
+                report.added += outcome == "new"
+                report.duplicates += outcome == "sighting"
+    except Exception as exc:  # noqa: BLE001 - one feed's failure must not stop the run
+        log.exception("storing entries of source %s failed", source.id)
+        return _failed(source, f"could not store entries: {type(exc).__name__}: {exc}"[:500])
     return _succeeded(source, report)
 
 
-def _store(session: Session, source: Source, entry: Entry) -> bool:
-    """Store a new story, or record another sighting of a known one; True if new."""
-    canonical = canonical_url(entry.url)
-    story_id = session.exec(select(Story.id).where(Story.canonical_url == canonical)).first()
-    is_new = story_id is None
-    if is_new:
-        now = utcnow()
-        published = entry.published_at if entry.published_at and entry.published_at <= now else now
-        story = Story(
-            source_id=source.id, canonical_url=canonical, url=entry.url, guid=entry.guid,
-            title=entry.title, summary_html=entry.summary_html, text=entry.text,
-            author=entry.author, image_url=entry.image_url, categories=entry.categories,
-            section=source.section, published_at=published,
-        )
+def _store(session: Session, source: Source, entry: Entry, canonical: str,
+           matcher: StoryMatcher, limits: FetchLimits | None) -> str:
+    """Store a new story ("new"), record another sighting of a known one ("sighting"), or
+    nothing when this source has already reported it ("known")."""
+    now = utcnow()
+    # Missing or future dates (clock skew, scheduled posts): first seen now.
+    published = entry.published_at if entry.published_at and entry.published_at <= now else now
+    story_id = matcher.find(canonical_url=canonical, guid=entry.guid, title=entry.title,
+                            published_at=published)
+    if story_id is not None and matcher.seen_here(story_id):
+        return "known"
+    outcome = "sighting"
+    if story_id is None:
+        story = _new_story(source, entry, canonical, published, limits)
         session.add(story)
         session.flush()
-        story_id = story.id
-    seen = session.exec(select(StorySource.id).where(
-        StorySource.story_id == story_id, StorySource.source_id == source.id)).first()
-    if seen is None:
-        session.add(StorySource(story_id=story_id, source_id=source.id, url=entry.url, guid=entry.guid))
-        session.flush()
-    return is_new
+        story_id, outcome = story.id, "new"
+    session.add(StorySource(story_id=story_id, source_id=source.id, url=entry.url, guid=entry.guid))
+    session.flush()
+    matcher.record(story_id, canonical, entry.guid)
+    return outcome
+
+
+def _new_story(source: Source, entry: Entry, canonical: str, published: datetime,
+               limits: FetchLimits | None) -> Story:
+    text, image = entry.text, entry.image_url
+    if limits is not None and needs_article(entry):
+        article = fetch_article(entry.url, limits)
+        if article is not None:
+            text, image = article.text, image or article.image_url
+    return Story(
+        # Readers get the link without tracking parameters; the sighting keeps it as found.
+        source_id=source.id, canonical_url=canonical, url=canonical, guid=entry.guid,
+        title=entry.title, summary_html=entry.summary_html, text=text, author=entry.author,
+        image_url=image, categories=entry.categories, section=source.section,
+        published_at=published)
 
 
 def _succeeded(source: Source, report: IngestReport) -> IngestReport:
@@ -117,10 +218,11 @@ def _succeeded(source: Source, report: IngestReport) -> IngestReport:
 
 
 def _failed(source: Source, reason: str) -> IngestReport:
-    now: datetime = utcnow()
+    now = utcnow()
     source.last_error, source.last_error_at = reason, now
     source.consecutive_failures += 1
     # Back off exponentially, capped at a day, so a dead feed is not hammered.
-    backoff = min(source.poll_interval_minutes * 2 ** source.consecutive_failures, 24 * 60)
+    backoff = min(source.poll_interval_minutes * 2 ** source.consecutive_failures,
+                  MAX_BACKOFF_MINUTES)
     source.next_poll_at = now + timedelta(minutes=backoff)
-    return IngestReport(source.name, error=reason)
+    return IngestReport(source.name, source.id, error=reason)

@@ -1,31 +1,33 @@
 """Rendering an edition: once per variant with sentinel tokens, then personalised cheaply.
 
 The rendered HTML and text carry space-free tokens where per-subscriber values go
-(premailer mangles ``{{ x }}`` in attributes; plain tokens survive it). Substituting
-escaped values into the tokens gives exactly what rendering that subscriber from scratch
-would give, which the tests check.
+(premailer mangles ``{{ x }}`` in attributes; plain tokens survive both inliners).
+:func:`personalise` substitutes each value escaped exactly as the inliner's serialiser
+writes it, so the result is byte for byte what rendering that subscriber from scratch
+gives (``render_variant(..., personal=...)``), which the tests check.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from html import escape
-from zoneinfo import ZoneInfo
+import re
+import unicodedata
+from dataclasses import asdict, dataclass
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
-from digest.curate.editions import items
-from digest.models import DigestList, Edition, Source, Story, Subscriber
+from digest.models import DigestList, Edition, EditionVariant, Subscriber
+from digest.render.context import SENTINEL_PREFIX, edition_context, inert
 from digest.render.environment import mail_environment
 from digest.render.inline import inline_css
+from digest.render.variants import ALL, variant_topics
 from digest.settings import Settings
 from digest.subscribers.tokens import Purpose, make_token
 
-TOKENS = {
-    "greeting": "__DIGEST_GREETING__",
-    "unsubscribe_url": "__DIGEST_UNSUBSCRIBE_URL__",
-    "preferences_url": "__DIGEST_PREFERENCES_URL__",
-}
+# "__DIGEST_GREETING__"...: the prefix is the one that content can never carry (context.inert).
+TOKENS = {field: f"{SENTINEL_PREFIX}{field.upper()}__"
+          for field in ("greeting", "unsubscribe_url", "preferences_url")}
+_FIELD_OF = {token: field for field, token in TOKENS.items()}
+_ANY_TOKEN = re.compile("|".join(map(re.escape, TOKENS.values())))
 
 
 @dataclass(frozen=True)
@@ -45,13 +47,20 @@ class Personal:
 
 
 def personal_values(settings: Settings, subscriber: Subscriber, list_id: int) -> Personal:
-    name = " ".join((subscriber.name or "").split())
     return Personal(
-        greeting=f"Hi {name}," if name else "Hello,",
+        greeting=greeting(subscriber.name),
         unsubscribe_url=unsubscribe_url(settings, subscriber.id, list_id),
         preferences_url=(f"{settings.public_url}/preferences/"
                          f"{make_token(settings.secret_key, Purpose.PREFERENCES, subscriber.id, list_id)}"),
     )
+
+
+def greeting(name: str | None) -> str:
+    """"Hi Ada," from a name as people type it: control characters and whitespace (no-break
+    spaces included) collapsed to single spaces, sentinel tokens made inert."""
+    name = "".join(" " if unicodedata.category(c) in ("Cc", "Cs") else c for c in name or "")
+    name = inert(" ".join(name.split()))
+    return f"Hi {name}," if name else "Hello,"
 
 
 def unsubscribe_url(settings: Settings, subscriber_id: int, list_id: int) -> str:
@@ -59,54 +68,80 @@ def unsubscribe_url(settings: Settings, subscriber_id: int, list_id: int) -> str
     return f"{settings.public_url}/unsubscribe/{token}"
 
 
-def edition_context(session: Session, settings: Settings, edition: Edition) -> dict:
-    digest_list = session.get(DigestList, edition.list_id)
-    stories = []
-    for item in items(session, edition.id):
-        story = session.get(Story, item.story_id)
-        source = session.get(Source, story.source_id)
-        stories.append({
-            "headline": item.headline, "summary": item.summary, "section": item.section,
-            "url": story.url, "source": source.name, "image_url": story.image_url,
-            "published": story.published_at,
-        })
-    return {
-        "brand": settings.brand_name, "postal_address": settings.postal_address,
-        "list_name": digest_list.name, "subject": edition.subject,
-        "preheader": edition.preheader, "stories": stories,
-        "slot": edition.slot.astimezone(ZoneInfo(digest_list.timezone)),
-        "archive_url": f"{settings.public_url}/archive/{digest_list.slug}/{edition.id}",
-    }
+def render_variant(session: Session, settings: Settings, edition: Edition, key: str = ALL,
+                   personal: Personal | None = None) -> Rendered:
+    """The edition's mail for variant `key` (see digest.render.variants), inlined once.
+
+    Without `personal`: the shared rendering with sentinel tokens, to store as an
+    EditionVariant and personalise per subscriber. With it: one subscriber from scratch.
+    """
+    context = edition_context(session, settings, edition, variant_topics(key))
+    context.update(TOKENS if personal is None else asdict(personal))
+    env = mail_environment(settings.templates_dir)
+    html = inline_css(env.get_template("digest.html").render(context), settings.css_inliner)
+    text = env.get_template("digest.txt").render(context)
+    return Rendered(context["subject"], html, text)
 
 
 def render_edition(session: Session, settings: Settings, edition: Edition,
                    personal: Personal | None = None) -> Rendered:
-    """The edition's mail. Without `personal`: the shared, tokenised rendering."""
-    context = edition_context(session, settings, edition)
-    env = mail_environment(settings.templates_dir)
-    if personal is None:
-        values = dict(TOKENS)
-    else:
-        values = {"greeting": personal.greeting, "unsubscribe_url": personal.unsubscribe_url,
-                  "preferences_url": personal.preferences_url}
-    context.update(values)
-    html = inline_css(env.get_template("digest.html").render(context))
-    text = env.get_template("digest.txt").render(context)
-    return Rendered(edition.subject, html, text)
+    """The variant with every story (``"all"``)."""
+    return render_variant(session, settings, edition, ALL, personal)
+
+
+# How the inliners' serialisers (libxml2 for premailer, html5ever for css-inline) write text
+# and attribute values. They agree on these characters, and differ only on ones that never
+# reach a token: no-break spaces (greeting() collapses them) and < > " in URLs (the public
+# URL is validated to plain URL characters, signed tokens are URL-safe base64).
+_TEXT_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+_ATTRIBUTE_ESCAPES = str.maketrans({"&": "&amp;", '"': "&quot;"})
 
 
 def personalise(rendered: Rendered, personal: Personal) -> Rendered:
-    html, text = rendered.html, rendered.text
-    for field, token in TOKENS.items():
-        value = getattr(personal, field)
-        html = html.replace(token, escape(value, quote=True))
-        text = text.replace(token, value)
-    return Rendered(rendered.subject, html, text)
+    """`rendered` with the tokens replaced by `personal`'s values, in one pass (a value that
+    contains a token is not substituted into again)."""
+    html_values = {
+        TOKENS["greeting"]: personal.greeting.translate(_TEXT_ESCAPES),
+        TOKENS["unsubscribe_url"]: personal.unsubscribe_url.translate(_ATTRIBUTE_ESCAPES),
+        TOKENS["preferences_url"]: personal.preferences_url.translate(_ATTRIBUTE_ESCAPES),
+    }
+    return Rendered(
+        rendered.subject,
+        _ANY_TOKEN.sub(lambda m: html_values[m.group()], rendered.html),
+        _ANY_TOKEN.sub(lambda m: getattr(personal, _FIELD_OF[m.group()]), rendered.text),
+    )
 
+
+def stored_or_rendered(session: Session, settings: Settings, edition: Edition,
+                       key: str = ALL) -> Rendered:
+    """The variant as stored when the send started, else rendered now (not stored)."""
+    variant = session.exec(select(EditionVariant).where(
+        EditionVariant.edition_id == edition.id, EditionVariant.key == key)).one_or_none()
+    if variant is None:
+        return render_variant(session, settings, edition, key)
+    return Rendered(variant.subject, variant.html, variant.text)
+
+
+def archive_personal(settings: Settings, list_slug: str) -> Personal:
+    """The values for nobody in particular: the web copy has no reader, so its footer links
+    lead to the list's own page (sign-up, and the way in for readers who want to manage it)."""
+    page = f"{settings.public_url}/subscribe/{list_slug}"
+    return Personal(greeting="Hello,", unsubscribe_url=page, preferences_url=page)
+
+
+def archive_html(session: Session, settings: Settings, edition: Edition) -> str:
+    """"View in browser": the edition's mail with no subscriber data, as it was sent."""
+    digest_list = session.get(DigestList, edition.list_id)
+    return personalise(stored_or_rendered(session, settings, edition),
+                       archive_personal(settings, digest_list.slug)).html
+
+
+def preview(session: Session, settings: Settings, edition: Edition) -> Rendered:
+    """The edition exactly as sent, for a made-up reader (editor preview, `editions preview`)."""
+    sample = Subscriber(id=0, email="preview@example.com", name="Preview Reader")
+    return personalise(render_edition(session, settings, edition),
+                       personal_values(settings, sample, edition.list_id))
 
 
 def preview_html(session: Session, settings: Settings, edition: Edition) -> str:
-    """The edition exactly as sent, for a made-up reader (editor preview, `editions preview`)."""
-    sample = Subscriber(id=0, email="preview@example.com", name="Preview Reader")
-    return render_edition(session, settings, edition,
-                          personal_values(settings, sample, edition.list_id)).html
+    return preview(session, settings, edition).html

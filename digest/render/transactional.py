@@ -7,6 +7,7 @@ person, so premailer's cost does not matter here).
 
 from __future__ import annotations
 
+from digest.render.context import brand_context
 from digest.render.digest import Rendered
 from digest.render.environment import mail_environment
 from digest.render.inline import inline_css
@@ -23,11 +24,11 @@ def render_transactional(settings: Settings, kind: str, *, subject: str, prehead
     if kind not in KINDS:
         raise ValueError(f"unknown transactional mail {kind!r}")
     context = {
-        "brand": settings.brand_name, "postal_address": settings.postal_address,
+        **brand_context(settings),
         "list_name": list_name, "subject": subject, "preheader": preheader,
         "preferences_url": preferences_url, "unsubscribe_url": unsubscribe_url, **extra,
     }
     env = mail_environment(settings.templates_dir)
-    html = inline_css(env.get_template(f"{kind}.html").render(context))
+    html = inline_css(env.get_template(f"{kind}.html").render(context), settings.css_inliner)
     text = env.get_template(f"{kind}.txt").render(context)
     return Rendered(subject, html, text)

@@ -23,6 +23,7 @@ from digest.models import (
     DeliveryStatus, DigestList, Edition, EditionStatus, EditionVariant, Subscriber, Suppression,
     utcnow,
 )
+from digest.render.checks import check_edition, format_findings
 from digest.render.digest import Rendered, personal_values, render_edition
 from digest.send import ledger
 from digest.send.ratelimit import RateLimited, limiter_for
@@ -57,6 +58,8 @@ def start_send(session: Session, settings: Settings, edition_id: int) -> int:
     edition = session.get(Edition, edition_id)
     if edition is None:
         raise SendError(f"no edition {edition_id}")
+    if findings := check_edition(session, settings, edition):
+        raise SendError(format_findings(edition_id, findings))
     started = session.execute(
         update(Edition.__table__)
         .where(Edition.__table__.c.id == edition_id,

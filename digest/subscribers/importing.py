@@ -17,13 +17,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import Integer, String, bindparam, update
 from sqlmodel import Session, select
 
-from digest.models import Subscriber, Subscription, SubscriptionStatus, utcnow
+from digest.models import Subscriber, Subscription, SubscriptionStatus, UTCDateTime, utcnow
 from digest.subscribers.addresses import BadAddress, clean_name, normalise_email
 from digest.subscribers.signup import list_by_slug
-from digest.subscribers.suppression import email_hash, suppressed_among, upsert
+from digest.subscribers.bulk import among, json_rows, upsert
+from digest.subscribers.suppression import email_hash, suppressed_among
 
 CHUNK = 1000
 #: How several topics share the CSV's one `topics` column.
@@ -132,9 +133,16 @@ def _import_chunk(session: Session, list_id: int, chunk: list[_Row]) -> list[Row
     known = _subscribers(session, [r.email for r in chunk])
     new = [r for r in chunk if r.email not in known]
     if new:
-        session.execute(upsert(session)(Subscriber).on_conflict_do_nothing(index_elements=["email"]),
-                        [{"email": r.email, "name": r.name, "created_at": now} for r in new])
-        known.update(_subscribers(session, [r.email for r in new]))
+        table = Subscriber.__table__
+        rows = json_rows(session, [{"email": r.email, "name": r.name} for r in new],
+                         {"email": "text", "name": "text"}, now=(now, UTCDateTime()))
+        inserted = session.execute(
+            upsert(session)(table).from_select(["email", "name", "created_at"], rows)
+            .on_conflict_do_nothing(index_elements=["email"])
+            .returning(table.c.id, table.c.email, table.c.name)).all()
+        known.update({email: (sid, name) for sid, email, name in inserted})
+        if len(inserted) < len(new):    # another writer added some meanwhile
+            known.update(_subscribers(session, [r.email for r in new if r.email not in known]))
     renamed = [{"sid": known[r.email][0], "new_name": r.name} for r in chunk
                if r.name and r.name != known[r.email][1]]
     if renamed:
@@ -145,14 +153,12 @@ def _import_chunk(session: Session, list_id: int, chunk: list[_Row]) -> list[Row
     ids = [known[r.email][0] for r in chunk]
     existing = {sid: (status, topics) for sid, status, topics in session.execute(
         select(Subscription.subscriber_id, Subscription.status, Subscription.topics)
-        .where(Subscription.list_id == list_id, Subscription.subscriber_id.in_(ids))).all()}
+        .where(Subscription.list_id == list_id, among(session, Subscription.subscriber_id, ids))).all()}
     results, inserts, updates = [], [], []
     for row in chunk:
         sid = known[row.email][0]
         if sid not in existing:
-            inserts.append({"subscriber_id": sid, "list_id": list_id, "status": SubscriptionStatus.ACTIVE,
-                            "topics": row.topics, "created_at": now, "confirmed_at": now,
-                            "confirmations_sent": 0})
+            inserts.append({"subscriber_id": sid, "topics": row.topics})
             results.append(RowResult(row.line, row.email, "added", row.note))
             continue
         status, topics = existing[sid]
@@ -166,8 +172,15 @@ def _import_chunk(session: Session, list_id: int, chunk: list[_Row]) -> list[Row
         else:
             results.append(RowResult(row.line, row.email, "skipped", "already subscribed"))
     if inserts:
-        session.execute(upsert(session)(Subscription)
-                        .on_conflict_do_nothing(index_elements=["subscriber_id", "list_id"]), inserts)
+        table = Subscription.__table__
+        rows = json_rows(session, inserts, {"subscriber_id": "integer", "topics": "json"},
+                         list_id=(list_id, Integer()), status=(SubscriptionStatus.ACTIVE.value, String()),
+                         created_at=(now, UTCDateTime()), confirmed_at=(now, UTCDateTime()),
+                         confirmations_sent=(0, Integer()))
+        session.execute(upsert(session)(table).from_select(
+            ["subscriber_id", "topics", "list_id", "status", "created_at", "confirmed_at",
+             "confirmations_sent"], rows)
+            .on_conflict_do_nothing(index_elements=["subscriber_id", "list_id"]))
     if updates:
         table = Subscription.__table__
         session.execute(update(table).where(table.c.subscriber_id == bindparam("sid"),
@@ -179,7 +192,8 @@ def _import_chunk(session: Session, list_id: int, chunk: list[_Row]) -> list[Row
 
 def _subscribers(session: Session, emails: list[str]) -> dict[str, tuple[int, str | None]]:
     return {email: (sid, name) for sid, email, name in session.execute(
-        select(Subscriber.id, Subscriber.email, Subscriber.name).where(Subscriber.email.in_(emails))).all()}
+        select(Subscriber.id, Subscriber.email, Subscriber.name)
+        .where(among(session, Subscriber.email, emails))).all()}
 
 
 def export_csv(session: Session, list_slug: str, out: TextIO) -> int:

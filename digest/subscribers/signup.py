@@ -21,7 +21,8 @@ from digest.models import DigestList, Subscriber, Subscription, SubscriptionStat
 from digest.settings import Settings
 from digest.subscribers import notify
 from digest.subscribers.addresses import clean_name, normalise_email
-from digest.subscribers.suppression import SELF_SERVICE, lift_self_service, suppression_reason, upsert
+from digest.subscribers.bulk import upsert
+from digest.subscribers.suppression import SELF_SERVICE, lift_self_service, suppression_reason
 from digest.subscribers.tokens import InvalidToken, Purpose, read_token
 
 log = logging.getLogger(__name__)

@@ -11,12 +11,10 @@ from __future__ import annotations
 import hashlib
 
 from sqlalchemy import delete
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
-from digest.db import is_postgres
 from digest.models import Suppression, utcnow
+from digest.subscribers.bulk import among, upsert
 
 #: Reasons the person themself may lift by opting in again through a signed link.
 SELF_SERVICE = frozenset({"unsubscribed", "erased"})
@@ -24,11 +22,6 @@ SELF_SERVICE = frozenset({"unsubscribed", "erased"})
 
 def email_hash(email: str) -> str:
     return hashlib.sha256(email.strip().lower().encode()).hexdigest()
-
-
-def upsert(session: Session):
-    """The dialect's INSERT (with ON CONFLICT support) for this session's database."""
-    return pg_insert if is_postgres(session) else sqlite_insert
 
 
 def suppress(session: Session, email: str, reason: str) -> None:
@@ -58,5 +51,5 @@ def suppressed_among(session: Session, hashes: list[str], chunk: int = 1000) -> 
     found: set[str] = set()
     for start in range(0, len(hashes), chunk):
         found.update(session.exec(select(Suppression.email_hash).where(
-            Suppression.email_hash.in_(hashes[start:start + chunk]))).all())
+            among(session, Suppression.email_hash, hashes[start:start + chunk]))).all())
     return found

@@ -13,23 +13,13 @@ from fastapi.responses import HTMLResponse
 from sqlmodel import Session, select
 
 from digest.models import DigestList, Edition, EditionStatus
-from digest.render.digest import Personal, render_edition
+from digest.render.digest import archive_html
 from digest.settings import Settings
 from digest.subscribers.signup import UnknownList, list_by_slug
 from digest.web.deps import db_session, settings, templates
 
 router = APIRouter()
 FEED_SIZE = 50
-
-
-def archive_html(session: Session, settings: Settings, edition: Edition, digest_list: DigestList) -> str:
-    """The edition as a reader saw it, minus everything personal.
-
-    The renderer is gaining its own ``archive_html(session, settings, edition)``; once it
-    exists this wrapper should just call it."""
-    signup = f"{settings.public_url}/subscribe/{digest_list.slug}"
-    neutral = Personal(greeting="Hello,", unsubscribe_url=signup, preferences_url=signup)
-    return render_edition(session, settings, edition, neutral).html
 
 
 def _sent(session: Session, slug: str) -> tuple[DigestList, list[Edition]]:
@@ -69,4 +59,4 @@ def archive_edition(slug: str, edition_id: int, session: Session = Depends(db_se
     edition = session.get(Edition, edition_id)
     if edition is None or edition.list_id != digest_list.id or edition.status != EditionStatus.SENT:
         raise HTTPException(404, "There is no such edition in the archive.")
-    return HTMLResponse(archive_html(session, config, edition, digest_list))
+    return HTMLResponse(archive_html(session, config, edition))

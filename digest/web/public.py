@@ -19,9 +19,9 @@ from digest.mail.backends import MailBackend
 from digest.mail.errors import MailError
 from digest.models import DigestList
 from digest.settings import Settings
-from digest.subscribers.addresses import BadAddress
+from digest.subscribers.addresses import BadAddress, normalise_email
 from digest.subscribers.signup import UnknownList, confirm, list_by_slug, sign_up
-from digest.subscribers.tokens import InvalidToken
+from digest.subscribers.tokens import InvalidToken, Purpose, read_token
 from digest.web import csrf
 from digest.web.deps import db_session, mail_backend, page, settings
 
@@ -69,7 +69,7 @@ def _attempt(request: Request, session: Session, config: Settings, backend: Mail
     limits = request.app.state.signup_limits
     if not limits.allow_ip(_client_ip(request)):
         raise HTTPException(429, "Too many sign-ups from your network. Please try again later.")
-    if not limits.allow_address(email.strip().lower()):
+    if not limits.allow_address(normalise_email(email)):
         log.info("sign-up for list %s: per-address limit reached", slug)
         return
     try:
@@ -118,9 +118,18 @@ def signup_api(request: Request, slug: str, body: SignUpRequest, session: Sessio
     return {"detail": ACCEPTED}
 
 
+def _invalid_link(request: Request, exc: InvalidToken):
+    return page(request, "message.html", 400, title="Link not valid",
+                message=f"Sorry, {exc}. Sign up again to get a new link.")
+
+
 @router.get("/confirm/{token}")
-def confirm_page(request: Request, token: str):
-    # A GET changes nothing (mail scanners follow links): the button below POSTs.
+def confirm_page(request: Request, token: str, config: Settings = Depends(settings)):
+    # A GET changes nothing (mail scanners follow links): the page's button POSTs.
+    try:
+        read_token(config.secret_key, Purpose.CONFIRM, token)
+    except InvalidToken as exc:
+        return _invalid_link(request, exc)
     return page(request, "confirm.html", token=token)
 
 
@@ -130,6 +139,5 @@ def confirm_submit(request: Request, token: str, session: Session = Depends(db_s
     try:
         confirmed = confirm(session, config, backend, token)
     except InvalidToken as exc:
-        return page(request, "message.html", 400, title="Link not valid",
-                    message=f"Sorry, {exc}. Sign up again to get a new link.")
+        return _invalid_link(request, exc)
     return page(request, "confirmed.html", digest_list=confirmed.digest_list, status="active")

@@ -1,11 +1,11 @@
 """Join the feature branches' migrations into one head.
 
 Revision ID: features
-Revises: curate1, subscribers1, staff1
+Revises: curate1, ingest1, staff1, subscribers1
 """
 
 revision = "features"
-down_revision = ("curate1", "subscribers1", "staff1")
+down_revision = ("curate1", "ingest1", "staff1", "subscribers1")
 branch_labels = None
 depends_on = None
 

@@ -61,12 +61,13 @@ def test_earlier_clicks_count():
 
 
 def test_ties_break_by_recency_then_by_id_whatever_the_input_order():
-    same = [Candidate(story(i, hours_ago=5), 1.0) for i in (7, 3, 5)]
-    newer = Candidate(story(9, hours_ago=5 - 1e-9), 1.0)
-    first = ids(pick(same + [newer], now=NOW, caps=WIDE))
-    assert first[0] == 9
-    assert first[1:] == [3, 5, 7]
-    assert ids(pick(list(reversed(same + [newer])), now=NOW, caps=WIDE)) == first
+    # Twice the weight, one half-life older: exactly the same score.
+    older = Candidate(story(4, hours_ago=12), 2.0)
+    same = [Candidate(story(i, hours_ago=0), 1.0) for i in (7, 3, 5)]
+    assert len({score(c, NOW) for c in [older, *same]}) == 1
+    first = ids(pick([older, *same], now=NOW, caps=WIDE))
+    assert first == [3, 5, 7, 4]
+    assert ids(pick([*reversed(same), older], now=NOW, caps=WIDE)) == first
 
 
 def test_per_source_cap_holds():

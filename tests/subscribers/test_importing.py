@@ -25,14 +25,6 @@ pending@example.org,Pen,
 """
 
 
-@pytest.fixture
-def news(session):
-    digest_list = DigestList(slug="news", name="The News", sections=["world", "science"])
-    session.add(digest_list)
-    session.commit()
-    return digest_list
-
-
 def outcomes(report):
     return [(r.line, r.outcome, r.reason) for r in report.rows]
 

@@ -4,21 +4,13 @@ import pytest
 from sqlmodel import select
 
 from digest.mail.backends.memory import MemoryBackend
-from digest.models import DigestList, Subscriber, Subscription
+from digest.models import Subscriber, Subscription
 from digest.subscribers.addresses import BadAddress
 from digest.subscribers.signup import SignUpOutcome, confirm, sign_up
 from digest.subscribers.suppression import suppress
 from digest.subscribers.tokens import InvalidToken, Purpose, make_token
 from tests.conftest import make_settings
 from tests.subscribers.helpers import link, parsed, path_of, text_of
-
-
-@pytest.fixture
-def news(session):
-    digest_list = DigestList(slug="news", name="The News", sections=["world", "science"])
-    session.add(digest_list)
-    session.commit()
-    return digest_list
 
 
 def status_of(session, email):

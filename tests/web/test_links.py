@@ -102,6 +102,8 @@ def test_tampered_expired_and_other_purpose_tokens_are_refused(client, web_setti
     stale = expired(web_settings, Purpose.CONFIRM, ada.id, morning.id)
     answer = client.post(f"/confirm/{stale}", headers={"accept": "text/html"})
     assert answer.status_code == 400 and "expired" in answer.text
+    assert client.get(f"/confirm/{stale}").status_code == 400
+    assert client.get(f"/confirm/{good}").status_code == 400      # an unsubscribe token
     assert statuses(sqlite_session, ada.id) == {"morning-briefing": "active", "tech-and-science": "active"}
 
 

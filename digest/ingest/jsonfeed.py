@@ -1,0 +1,67 @@
+"""JSON Feed 1.0 and 1.1 (https://jsonfeed.org/version/1.1), which feedparser 6 does not read."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from digest.ingest.clean import plain_text
+from digest.ingest.entry import Entry, FeedRejected, ParsedFeed, make_entry
+
+VERSION_PREFIX = "https://jsonfeed.org/version/"
+
+
+def parse_json_feed(data: bytes, base_url: str | None = None) -> ParsedFeed:
+    try:
+        document = json.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise FeedRejected("JSON document is not UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise FeedRejected(f"not a feed: invalid JSON ({exc.msg} at line {exc.lineno})") from None
+    if not isinstance(document, dict) or not str(document.get("version", "")).startswith(VERSION_PREFIX):
+        raise FeedRejected(f"JSON but not a JSON Feed (no \"version\": \"{VERSION_PREFIX}1.1\")")
+    items = document.get("items")
+    if not isinstance(items, list):
+        raise FeedRejected("JSON Feed without an \"items\" list")
+    base = base_url or _text(document.get("home_page_url"))
+    feed_author = _author(document)
+    entries = [_entry(item, base, feed_author) for item in items if isinstance(item, dict)]
+    kept = [entry for entry in entries if entry is not None]
+    return ParsedFeed(plain_text(_text(document.get("title"))), kept, len(items) - len(kept))
+
+
+def _entry(item: dict, base_url: str | None, feed_author: str | None) -> Entry | None:
+    return make_entry(
+        title=_text(item.get("title")),
+        link=_text(item.get("url")) or _text(item.get("external_url")),
+        guid=_text(item.get("id")) or None,
+        summary=_text(item.get("summary")),
+        content=_text(item.get("content_html")) or _text(item.get("content_text")),
+        author=_author(item) or feed_author,
+        images=[_text(item.get("image")), _text(item.get("banner_image"))],
+        published_at=_date(item.get("date_published")) or _date(item.get("date_modified")),
+        categories=[_text(tag) for tag in item.get("tags") or [] if isinstance(tag, str)],
+        base_url=base_url,
+    )
+
+
+def _text(value: object) -> str:
+    # Ids may be numbers in the wild (the spec says strings); anything else is ignored.
+    return str(value) if isinstance(value, str | int) and not isinstance(value, bool) else ""
+
+
+def _author(obj: dict) -> str | None:
+    """1.1 has "authors" (a list); 1.0 had "author" (an object)."""
+    authors = obj.get("authors") if isinstance(obj.get("authors"), list) else [obj.get("author")]
+    names = [_text(a.get("name")) for a in authors if isinstance(a, dict)]
+    return ", ".join(n for n in names if n) or None
+
+
+def _date(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -1,0 +1,91 @@
+"""What the mail templates are given: the brand from settings and an edition's stories.
+
+Everything here is shared by every subscriber of a variant; per-subscriber values
+(greeting, unsubscribe and preferences links) are added by digest.render.digest.
+Dates are formatted here, in the list's time zone, so the HTML and text parts agree.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, select
+
+from digest.curate.editions import subject_for
+from digest.models import DigestList, Edition, EditionItem, Source, Story
+from digest.settings import Settings
+
+# The sentinel tokens all start with this. Text from feeds or editors that happens to contain
+# it gets a zero-width joiner so that personalisation can never substitute into it.
+SENTINEL_PREFIX = "__DIGEST_"
+_INERT_PREFIX = "__DIGEST\u2060_"
+
+
+def inert(text: str) -> str:
+    return text.replace(SENTINEL_PREFIX, _INERT_PREFIX)
+
+
+def brand_context(settings: Settings) -> dict:
+    """The names base.html uses for the sender's look and footer (every mail needs these)."""
+    logo = None
+    if settings.brand_logo_url:
+        logo = {"url": settings.brand_logo_url, "width": settings.brand_logo_width,
+                "height": settings.brand_logo_height}
+    return {
+        "brand": settings.brand_name, "postal_address": settings.postal_address,
+        "brand_color": settings.brand_color, "brand_color_dark": settings.brand_color_dark,
+        "logo": logo, "home_url": settings.public_url,
+    }
+
+
+def edition_context(session: Session, settings: Settings, edition: Edition,
+                    topics: frozenset[str] | None = None) -> dict:
+    """The template context of `edition`, with only the stories of `topics` when given.
+
+    A topic choice that matches none of the edition's stories gets every story: an empty
+    digest helps nobody. A variant with fewer stories than the edition gets its own subject
+    and preheader, made the way the curator makes the edition's.
+    """
+    digest_list = session.get(DigestList, edition.list_id)
+    zone = ZoneInfo(digest_list.timezone)
+    rows = session.exec(
+        select(EditionItem, Story, Source)
+        .join(Story, Story.id == EditionItem.story_id).join(Source, Source.id == Story.source_id)
+        .where(EditionItem.edition_id == edition.id).order_by(EditionItem.position)).all()
+    every = [_story(item, story, source, zone) for item, story, source in rows]
+    chosen = [s for s in every if s["section"].lower() in topics] if topics else every
+    stories = chosen or every
+    subject, preheader = edition.subject, edition.preheader
+    if len(stories) < len(every):
+        headlines = [s["headline"] for s in stories]
+        subject = subject_for(headlines)
+        preheader = " \u00b7 ".join(headlines[1:3])[:200]
+    return {
+        **brand_context(settings),
+        "list_name": inert(digest_list.name),
+        "subject": inert(subject),
+        "preheader": inert(preheader),
+        "date_label": _date(edition.slot.astimezone(zone)),
+        "archive_url": f"{settings.public_url}/archive/{digest_list.slug}/{edition.id}",
+        "stories": stories,
+    }
+
+
+def _story(item: EditionItem, story: Story, source: Source, zone: ZoneInfo) -> dict:
+    image = story.image_url if (story.image_url or "").startswith("https://") else None
+    return {
+        "headline": inert(item.headline), "summary": inert(item.summary),
+        "section": inert(item.section), "source": inert(source.name), "url": story.url,
+        # Only https images: mail clients block or warn about plain http ones.
+        "image_url": image,
+        "when": _time(story.published_at.astimezone(zone)),
+    }
+
+
+def _date(moment: datetime) -> str:
+    return f"{moment:%A} {moment.day} {moment:%B %Y}"
+
+
+def _time(moment: datetime) -> str:
+    return f"{moment.day} {moment:%b}, {moment:%H:%M} {moment:%Z}"
