@@ -14,7 +14,9 @@ from sqlmodel import Session, select
 
 from digest.curate import editor
 from digest.curate.editions import EditionError, approve, items
-from digest.models import Edition, Source, StaffUser, Subscriber
+from digest.ingest import sources
+from digest.ingest.fetch import limits_from
+from digest.models import Edition, StaffUser, Subscriber
 from digest.send import control
 from digest.send.service import SendError
 from digest.staff.accounts import Permission
@@ -121,10 +123,10 @@ def remove_item(edition_id: int, item_id: int, user: StaffUser = Depends(editor_
 
 
 @router.post("/editions/{edition_id}/stories")
-def add_story(edition_id: int, story: StoryToAdd, user: StaffUser = Depends(editor_only),
+def add_story(edition_id: int, story: StoryToAdd, request: Request, user: StaffUser = Depends(editor_only),
               session: Session = Depends(db_session)):
     try:
-        editor.add_story(session, edition_id, story.url,
+        editor.add_story(session, edition_id, story.url, limits=limits_from(request.app.state.settings),
                          position=None if story.position is None else story.position - 1)
     except EditionError as exc:
         raise _refused(exc) from None
@@ -185,12 +187,80 @@ def steer(edition_id: int, action: str, request: Request, user: StaffUser = Depe
     return progress_json(session, edition_id)
 
 
+class NewSource(BaseModel):
+    url: str
+    name: str | None = None
+    section: str = "news"
+    weight: float = 1.0
+    every_minutes: int = 60
+
+
+class SourceChange(BaseModel):
+    name: str | None = None
+    section: str | None = None
+    weight: float | None = None
+    every_minutes: int | None = None
+    active: bool | None = None  # false pauses; true resumes (and makes it due now)
+
+
+def source_json(status: sources.SourceStatus) -> dict:
+    s = status.source
+    return {"id": s.id, "name": s.name, "url": s.url, "section": s.section, "weight": s.weight,
+            "every_minutes": s.poll_interval_minutes, "state": status.state, "stories": status.stories,
+            "last_success_at": s.last_success_at, "last_error": s.last_error,
+            "consecutive_failures": s.consecutive_failures, "next_poll_at": status.next_poll_at}
+
+
+def _source(session: Session, source_id: int) -> dict:
+    for status in sources.list_sources(session):
+        if status.source.id == source_id:
+            return source_json(status)
+    raise HTTPException(404, f"no source {source_id}")
+
+
 @router.get("/sources")
 def list_sources(user: StaffUser = Depends(anyone), session: Session = Depends(db_session)):
-    return [{"id": s.id, "name": s.name, "url": s.url, "section": s.section, "weight": s.weight,
-             "active": s.active, "last_success_at": s.last_success_at, "last_error": s.last_error,
-             "consecutive_failures": s.consecutive_failures, "next_poll_at": s.next_poll_at}
-            for s in session.exec(select(Source).order_by(Source.name)).all()]
+    return [source_json(status) for status in sources.list_sources(session)]
+
+
+@router.post("/sources", status_code=201)
+def add_source(new: NewSource, user: StaffUser = Depends(ops_only), session: Session = Depends(db_session)):
+    try:
+        source = sources.add_source(session, **new.model_dump())
+    except sources.SourceError as exc:
+        raise HTTPException(422, str(exc)) from None
+    session.commit()
+    return _source(session, source.id)
+
+
+@router.patch("/sources/{source_id}")
+def change_source(source_id: int, change: SourceChange, user: StaffUser = Depends(ops_only),
+                  session: Session = Depends(db_session)):
+    fields = change.model_dump(exclude_none=True)
+    active = fields.pop("active", None)
+    try:
+        if fields:
+            sources.update_source(session, source_id, **fields)
+        if active is False:
+            sources.pause_source(session, source_id)
+        elif active is True:
+            sources.resume_source(session, source_id)
+    except sources.SourceError as exc:
+        session.rollback()
+        raise HTTPException(404 if str(exc).startswith("no source") else 422, str(exc)) from None
+    session.commit()
+    return _source(session, source_id)
+
+
+@router.delete("/sources/{source_id}")
+def remove_source(source_id: int, user: StaffUser = Depends(ops_only), session: Session = Depends(db_session)):
+    try:
+        removed = sources.remove_source(session, source_id)
+    except sources.SourceError as exc:
+        session.rollback()
+        raise HTTPException(404 if str(exc).startswith("no source") else 409, str(exc)) from None
+    session.commit()
+    return {"removed_stories": removed}
 
 
 @router.get("/subscribers")

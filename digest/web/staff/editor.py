@@ -12,9 +12,11 @@ from sqlmodel import Session, select
 from digest.curate import editor
 from digest.curate.editions import EditionError, approve, candidates, items
 from digest.curate.rank import rank
+from digest.ingest.fetch import limits_from
 from digest.mail.backends import get_backend
-from digest.models import DigestList, Edition, Source, StaffUser, Story, Subscriber, utcnow
-from digest.render.digest import personal_values, render_edition
+from digest.models import DigestList, Edition, Source, StaffUser, Story, utcnow
+from digest.render.checks import check_edition
+from digest.render.digest import preview
 from digest.send.control import SendError, send_test
 from digest.staff.accounts import Permission
 from digest.web import csrf
@@ -57,8 +59,8 @@ def draft_page(request: Request, edition_id: int, user: StaffUser = Depends(anyo
     return staff_page(
         request, "draft.html", edition=edition, digest_list=digest_list, items=current,
         stories=stories, sources=sources, candidates=ranked,
-        findings=findings(session, settings, edition) if current else [],
-        text_part=sample_rendering(session, settings, edition).text,
+        findings=check_edition(session, settings, edition) if current else [],
+        text_part=preview(session, settings, edition).text,
         editable=edition.status == "draft")
 
 
@@ -67,19 +69,10 @@ def draft_preview(request: Request, edition_id: int, user: StaffUser = Depends(a
                   session: Session = Depends(db_session)):
     """The mail exactly as it will be sent (production renderer, a sample reader), for the
     console's sandboxed iframe: no scripts, and only our own pages may frame it."""
-    html = sample_rendering(session, request.app.state.settings, _edition(session, edition_id)).html
+    html = preview(session, request.app.state.settings, _edition(session, edition_id)).html
     return HTMLResponse(html, headers={
         "Content-Security-Policy": "sandbox; default-src 'none'; img-src * data:; style-src 'unsafe-inline'; "
                                    "frame-ancestors 'self'"})
-
-
-def sample_rendering(session: Session, settings, edition: Edition):
-    sample = Subscriber(id=0, email="preview@example.com", name="Preview Reader")
-    return render_edition(session, settings, edition, personal_values(settings, sample, edition.list_id))
-
-
-def findings(session: Session, settings, edition: Edition) -> list[str]:
-    return []
 
 
 async def _checked(request: Request) -> dict:
@@ -164,9 +157,10 @@ async def envelope(request: Request, edition_id: int, user: StaffUser = Depends(
 async def add(request: Request, edition_id: int, user: StaffUser = Depends(editor_only),
               session: Session = Depends(db_session)):
     form = await _checked(request)
+    limits = limits_from(request.app.state.settings)
+
     def action():
-        editor.add_story(session, edition_id, (form.get("url") or "").strip(),
-                         allow_private=False)
+        editor.add_story(session, edition_id, (form.get("url") or "").strip(), limits=limits)
         session.commit()
     return _act(request, edition_id, action, "Story added.")
 

@@ -10,9 +10,8 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy import or_
 from sqlmodel import Session, select
 
-from digest.models import (
-    Delivery, DigestList, Edition, Source, StaffUser, Subscriber, Subscription,
-)
+from digest.ingest.sources import list_sources
+from digest.models import Delivery, DigestList, Edition, StaffUser, Subscriber, Subscription
 from digest.send import control
 from digest.send.service import SendError
 from digest.staff.accounts import Permission
@@ -101,8 +100,7 @@ async def retry(request: Request, edition_id: int, user: StaffUser = Depends(ops
 
 @router.get("/sources")
 def sources(request: Request, user: StaffUser = Depends(anyone), session: Session = Depends(db_session)):
-    rows = session.exec(select(Source).order_by(Source.name)).all()
-    return staff_page(request, "sources.html", sources=rows)
+    return staff_page(request, "sources.html", sources=list_sources(session))
 
 
 @router.get("/subscribers")

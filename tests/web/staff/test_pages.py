@@ -90,3 +90,21 @@ def test_the_api_drives_a_draft_from_reorder_to_sent(web_settings, sqlite_sessio
     expected = active_emails(sqlite_session, sqlite_session.get(DigestList, edition.list_id))
     wait_for(lambda: client.get(f"/api/editions/{edition.id}/progress", headers=auth).json()["status"] == "sent")
     assert sorted(smtp_server.recipients()) == sorted(expected)
+
+
+def test_ops_manage_sources_through_the_api(web_settings, sqlite_session, staff, client):
+    from digest.staff.accounts import create_api_token
+    auth = {"Authorization": f"Bearer {create_api_token(sqlite_session, staff['ops'], 'test')}"}
+    sqlite_session.commit()
+    bad = client.post("/api/sources", json={"url": "ftp://example.org/feed"}, headers=auth)
+    assert bad.status_code == 422 and bad.json()["detail"].startswith("url:")
+    made = client.post("/api/sources", json={"url": "https://example.org/feed.xml", "name": "Example",
+                                             "section": "tech", "every_minutes": 30}, headers=auth)
+    assert made.status_code == 201 and made.json()["state"] == "active"
+    source_id = made.json()["id"]
+    paused = client.patch(f"/api/sources/{source_id}", json={"active": False, "weight": 2.5}, headers=auth)
+    assert paused.json()["state"] == "paused" and paused.json()["weight"] == 2.5
+    assert [s["name"] for s in client.get("/api/sources", headers=auth).json()] == ["Example"]
+    assert client.delete(f"/api/sources/{source_id}", headers=auth).json() == {"removed_stories": 0}
+    assert client.get("/api/sources", headers=auth).json() == []
+    assert client.delete(f"/api/sources/{source_id}", headers=auth).status_code == 404

@@ -22,7 +22,8 @@ OPS_ONLY = [
     ("POST", "/staff/subscribers/import"), ("GET", "/staff/subscribers"),
     ("GET", "/staff/subscribers/export/morning-briefing"),
     ("POST", "/api/editions/1/send/start"), ("GET", "/api/subscribers?q=a"),
-    ("GET", "/api/lists/morning-briefing/subscribers/export"),
+    ("GET", "/api/lists/morning-briefing/subscribers/export"), ("POST", "/api/sources"),
+    ("DELETE", "/api/sources/1"),
 ]
 
 
