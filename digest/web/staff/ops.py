@@ -1,0 +1,154 @@
+"""Ops pages: start, pause, resume, cancel and retry sends and watch them; source health;
+subscribers with their delivery history; CSV import with its per-row report, and export."""
+
+from __future__ import annotations
+
+import io
+
+from fastapi import APIRouter, Depends, Request, UploadFile
+from fastapi.responses import StreamingResponse
+from sqlalchemy import or_
+from sqlmodel import Session, select
+
+from digest.ingest.sources import list_sources
+from digest.models import Delivery, DigestList, Edition, StaffUser, Subscriber, Subscription
+from digest.send import control
+from digest.send.service import SendError
+from digest.staff.accounts import Permission
+from digest.subscribers.importing import export_csv, import_csv
+from digest.subscribers.signup import UnknownList
+from digest.web import csrf
+from digest.web.deps import db_session
+from digest.web.staff import dispatch
+from digest.web.staff.auth import require
+from digest.web.staff.common import back, staff_page
+
+router = APIRouter(prefix="/staff")
+ops_only = require(Permission.OPERATE)
+anyone = require()
+SEARCH_LIMIT = 50
+
+
+async def _checked(request: Request) -> dict:
+    form = await request.form()
+    csrf.check(request, form.get(csrf.FIELD))
+    return form
+
+
+@router.get("/editions/{edition_id}/send")
+def send_page(request: Request, edition_id: int, user: StaffUser = Depends(anyone),
+              session: Session = Depends(db_session)):
+    progress = control.progress(session, edition_id)
+    edition = session.get(Edition, edition_id)
+    return staff_page(request, "send.html", edition=edition, progress=progress,
+                      digest_list=session.get(DigestList, edition.list_id))
+
+
+def _steer(request: Request, edition_id: int, action, notice: str):
+    path = f"/staff/editions/{edition_id}/send"
+    try:
+        action()
+    except SendError as exc:
+        return back(request, path, error=str(exc))
+    return back(request, path, notice=notice)
+
+
+@router.post("/editions/{edition_id}/send/start")
+async def start(request: Request, edition_id: int, user: StaffUser = Depends(ops_only),
+                session: Session = Depends(db_session)):
+    await _checked(request)
+    settings = request.app.state.settings
+    return _steer(request, edition_id, lambda: dispatch.start(session, settings, edition_id), "Send started.")
+
+
+@router.post("/editions/{edition_id}/send/pause")
+async def pause(request: Request, edition_id: int, user: StaffUser = Depends(ops_only),
+                session: Session = Depends(db_session)):
+    await _checked(request)
+    return _steer(request, edition_id, lambda: control.pause_send(session, edition_id), "Paused.")
+
+
+@router.post("/editions/{edition_id}/send/resume")
+async def resume(request: Request, edition_id: int, user: StaffUser = Depends(ops_only),
+                 session: Session = Depends(db_session)):
+    await _checked(request)
+    settings = request.app.state.settings
+
+    def action():
+        dispatch.continue_batches(settings, edition_id, control.resume_send(session, settings, edition_id))
+    return _steer(request, edition_id, action, "Resumed.")
+
+
+@router.post("/editions/{edition_id}/send/cancel")
+async def cancel(request: Request, edition_id: int, user: StaffUser = Depends(ops_only),
+                 session: Session = Depends(db_session)):
+    await _checked(request)
+    return _steer(request, edition_id, lambda: control.cancel_send(session, edition_id), "Cancelled.")
+
+
+@router.post("/editions/{edition_id}/send/retry")
+async def retry(request: Request, edition_id: int, user: StaffUser = Depends(ops_only),
+                session: Session = Depends(db_session)):
+    await _checked(request)
+    settings = request.app.state.settings
+
+    def action():
+        _, batches = control.retry_failed(session, settings, edition_id)
+        dispatch.continue_batches(settings, edition_id, batches)
+    return _steer(request, edition_id, action, "Failed deliveries queued again.")
+
+
+@router.get("/sources")
+def sources(request: Request, user: StaffUser = Depends(anyone), session: Session = Depends(db_session)):
+    return staff_page(request, "sources.html", sources=list_sources(session))
+
+
+@router.get("/subscribers")
+def subscribers(request: Request, q: str = "", user: StaffUser = Depends(ops_only),
+                session: Session = Depends(db_session)):
+    found = []
+    if q.strip():
+        pattern = f"%{q.strip().lower()}%"
+        found = session.exec(select(Subscriber).where(or_(
+            Subscriber.email.like(pattern), Subscriber.name.ilike(pattern)))
+            .order_by(Subscriber.email).limit(SEARCH_LIMIT)).all()
+    lists = session.exec(select(DigestList).order_by(DigestList.name)).all()
+    return staff_page(request, "subscribers.html", q=q, found=found, lists=lists)
+
+
+@router.get("/subscribers/{subscriber_id}")
+def subscriber(request: Request, subscriber_id: int, user: StaffUser = Depends(ops_only),
+               session: Session = Depends(db_session)):
+    person = session.get(Subscriber, subscriber_id)
+    if person is None:
+        return back(request, "/staff/subscribers", error=f"There is no subscriber {subscriber_id}.")
+    subscriptions = session.exec(select(Subscription, DigestList).join(
+        DigestList, DigestList.id == Subscription.list_id).where(Subscription.subscriber_id == subscriber_id)).all()
+    history = session.exec(select(Delivery, Edition).join(Edition, Edition.id == Delivery.edition_id)
+                           .where(Delivery.subscriber_id == subscriber_id)
+                           .order_by(Delivery.id.desc()).limit(100)).all()
+    return staff_page(request, "subscriber.html", person=person, subscriptions=subscriptions, history=history)
+
+
+@router.post("/subscribers/import")
+async def import_upload(request: Request, user: StaffUser = Depends(ops_only),
+                        session: Session = Depends(db_session)):
+    form = await _checked(request)
+    upload: UploadFile = form.get("file")
+    slug = form.get("list", "")
+    if not upload or not upload.filename:
+        return back(request, "/staff/subscribers", error="file: choose a CSV file to import")
+    text = (await upload.read()).decode("utf-8-sig", errors="replace")
+    try:
+        report = import_csv(session, slug, io.StringIO(text))
+    except UnknownList as exc:
+        return back(request, "/staff/subscribers", error=str(exc))
+    return staff_page(request, "import_report.html", report=report, list_slug=slug, filename=upload.filename)
+
+
+@router.get("/subscribers/export/{slug}")
+def export(slug: str, user: StaffUser = Depends(ops_only), session: Session = Depends(db_session)):
+    out = io.StringIO()
+    export_csv(session, slug, out)
+    return StreamingResponse(iter([out.getvalue()]), media_type="text/csv",
+                             headers={"Content-Disposition": f'attachment; filename="{slug}.csv"'})

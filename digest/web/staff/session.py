@@ -1,0 +1,56 @@
+"""Signing in and out of the console."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse
+from sqlmodel import Session
+
+from digest.staff.accounts import authenticate
+from digest.web import csrf
+from digest.web.deps import db_session
+from digest.web.staff.auth import end_session, start_session
+from digest.web.staff.common import staff_page
+
+router = APIRouter(prefix="/staff")
+FAILED = "That email and password do not match an account."
+
+
+def _safe_next(value: str) -> str:
+    # Only our own console pages: never an open redirect.
+    return value if value.startswith("/staff/") and not value.startswith("//") else "/staff/"
+
+
+@router.get("/login")
+def login_form(request: Request, next: str = "/staff/"):
+    return staff_page(request, "login.html", next=_safe_next(next), error="", email="")
+
+
+@router.post("/login")
+async def login(request: Request, session: Session = Depends(db_session)):
+    form = await request.form()
+    csrf.check(request, form.get(csrf.FIELD))
+    email = str(form.get("email", "")).strip().lower()
+    ip = request.client.host if request.client else "unknown"
+    limits = request.app.state.login_limits
+    target = _safe_next(str(form.get("next", "/staff/")))
+    if limits.blocked(email, ip):
+        return staff_page(request, "login.html", 429, next=target, email=email,
+                          error="Too many failed attempts. Wait a few minutes and try again.")
+    user = authenticate(session, email, str(form.get("password", "")))
+    if user is None:
+        limits.failed(email, ip)
+        return staff_page(request, "login.html", 401, next=target, email=email, error=FAILED)
+    session.commit()  # a rehashed password
+    response = RedirectResponse(target, status_code=303)
+    start_session(response, request.app.state.settings, user)
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request):
+    form = await request.form()
+    csrf.check(request, form.get(csrf.FIELD))
+    response = RedirectResponse("/staff/login", status_code=303)
+    end_session(response)
+    return response

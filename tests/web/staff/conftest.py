@@ -1,0 +1,51 @@
+"""Staff console fixtures: one account per role, and a client signed in as any of them."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from digest.staff.accounts import add_user
+from digest.web.app import create_app
+
+PASSWORD = "a long staff password"
+ROLES = ("editor", "ops", "admin")
+
+
+@pytest.fixture
+def staff(web_settings, sqlite_session):
+    users = {role: add_user(sqlite_session, email=f"{role}@example.org", password=PASSWORD, role=role)
+             for role in ROLES}
+    sqlite_session.commit()
+    return users
+
+
+def csrf_from(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def sign_in(client: TestClient, role: str) -> str:
+    """Sign `client` in as the `role` account; returns a CSRF token for its forms."""
+    token = csrf_from(client.get("/staff/login").text)
+    response = client.post("/staff/login", data={"csrf_token": token, "email": f"{role}@example.org",
+                                                 "password": PASSWORD, "next": "/staff/"},
+                           follow_redirects=False)
+    assert response.status_code == 303, response.text
+    return token
+
+
+@pytest.fixture
+def signed_in(web_settings, staff):
+    """A factory: a new client signed in as a role, with its CSRF token."""
+    clients = []
+
+    def make(role: str) -> tuple[TestClient, str]:
+        client = TestClient(create_app(web_settings), headers={"Accept": "text/html"})
+        clients.append(client)
+        return client, sign_in(client, role)
+
+    yield make
+    for client in clients:
+        client.close()
