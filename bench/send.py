@@ -41,6 +41,7 @@ from digest.sample import load_lists_and_subscribers, write_feeds  # noqa: E402
 from digest.ingest.service import ingest_file  # noqa: E402
 from digest.mail.message import message_id  # noqa: E402
 from digest.models import DigestList, Subscriber  # noqa: E402
+from digest.render.variants import ALL  # noqa: E402
 from digest.send.service import mail_template, prepare_variants  # noqa: E402
 from digest.settings import Settings  # noqa: E402
 
@@ -137,7 +138,7 @@ def prebuilt_messages(url: str, settings: Settings, edition_id: int, count: int)
     with Session(get_engine(url), expire_on_commit=False) as session:
         edition = session.get(Edition, edition_id)
         template = mail_template(settings, session.get(DigestList, edition.list_id),
-                                 prepare_variants(session, settings, edition))
+                                 prepare_variants(session, settings, edition)[ALL])
         session.rollback()
         readers = session.exec(select(Subscriber).limit(count)).all()
         out = []

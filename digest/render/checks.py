@@ -32,12 +32,14 @@ class Finding:
     message: str  # what is wrong and what to change
 
 
-def check_edition(session: Session, settings: Settings, edition: Edition) -> list[Finding]:
-    """Render `edition` (every story) and check it; an empty list means it may be sent."""
+def check_edition(session: Session, settings: Settings, edition: Edition,
+                  shared: Rendered | None = None) -> list[Finding]:
+    """Check `edition` with every story (its shared rendering, rendered now unless given);
+    an empty list means it may be sent. Topic variants are subsets of it."""
     reader = Subscriber(id=0, email="check@example.com", name="Check Reader")
     personal = personal_values(settings, reader, edition.list_id)
-    return check_rendered(personalise(render_edition(session, settings, edition), personal),
-                          personal.unsubscribe_url)
+    shared = shared or render_edition(session, settings, edition)
+    return check_rendered(personalise(shared, personal), personal.unsubscribe_url)
 
 
 def check_rendered(rendered: Rendered, unsubscribe_url: str) -> list[Finding]:

@@ -21,6 +21,7 @@ from digest.mail.errors import MailError
 from digest.models import DeliveryStatus, DigestList, Edition, EditionStatus, Subscriber, utcnow
 from digest.render.digest import personal_values
 from digest.send import ledger
+from digest.render.variants import ALL
 from digest.send.service import SendError, batches_for, mail_template, prepare_variants
 from digest.settings import Settings
 
@@ -115,7 +116,7 @@ def send_test(session: Session, settings: Settings, backend: MailBackend, editio
     edition = _edition(session, edition_id)
     digest_list = session.get(DigestList, edition.list_id)
     try:
-        variant = prepare_variants(session, settings, edition)
+        variant = prepare_variants(session, settings, edition)[ALL]
         template = mail_template(settings, digest_list, variant)
     finally:
         # A draft may still change: its rendering must not be kept.

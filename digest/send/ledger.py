@@ -48,6 +48,21 @@ def create_rows(session: Session, edition_id: int, list_id: int) -> int:
     return count_due(session, edition_id)
 
 
+def assign_variants(session: Session, edition_id: int, groups: dict[str, list[int]],
+                    chunk: int = 1000) -> None:
+    """Give the edition's rows of these subscribers their variant key (rows start as "all")."""
+    for key, subscriber_ids in groups.items():
+        for start in range(0, len(subscriber_ids), chunk):
+            session.execute(update(D).where(
+                D.c.edition_id == edition_id,
+                D.c.subscriber_id.in_(subscriber_ids[start:start + chunk])).values(variant_key=key))
+
+
+def variant_keys(session: Session, edition_id: int) -> list[str]:
+    return list(session.execute(select(D.c.variant_key).where(D.c.edition_id == edition_id)
+                                .distinct().order_by(D.c.variant_key)).scalars())
+
+
 def _due(edition_id: int, now: datetime):
     return and_(D.c.edition_id == edition_id, or_(
         D.c.status == DeliveryStatus.PENDING,

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import math
 import time
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlmodel import Session, select
 
 from digest.mail.backends.base import MailBackend
@@ -20,11 +21,12 @@ from digest.mail.dkim import DKIMSigner
 from digest.mail.errors import PermanentFailure, TemporaryFailure, UnknownOutcome
 from digest.mail.message import MailTemplate, OutgoingMessage, message_id
 from digest.models import (
-    DeliveryStatus, DigestList, Edition, EditionStatus, EditionVariant, Subscriber, Suppression,
-    utcnow,
+    DeliveryStatus, DigestList, Edition, EditionItem, EditionStatus, EditionVariant, Subscriber,
+    Subscription, SubscriptionStatus, Suppression, utcnow,
 )
 from digest.render.checks import check_edition, format_findings
-from digest.render.digest import Rendered, personal_values, render_edition
+from digest.render.digest import Rendered, personal_values, render_edition, render_variant
+from digest.render.variants import ALL, variant_key
 from digest.send import ledger
 from digest.send.ratelimit import RateLimited, limiter_for
 from digest.settings import Settings
@@ -52,13 +54,15 @@ def format_outcomes(outcomes: dict[str, int]) -> str:
 def start_send(session: Session, settings: Settings, edition_id: int) -> int:
     """Approved -> sending, exactly once however many callers race; returns the batch count.
 
-    The status change, the rendering and the ledger rows commit together, so a failure
-    leaves the edition approved and nothing half-made.
+    The edition is rendered once and checked before anything changes; the status change,
+    the ledger rows and the stored renderings (one per variant) then commit together, so a
+    failure leaves the edition approved and nothing half-made.
     """
     edition = session.get(Edition, edition_id)
     if edition is None:
         raise SendError(f"no edition {edition_id}")
-    if findings := check_edition(session, settings, edition):
+    shared = render_edition(session, settings, edition)
+    if findings := check_edition(session, settings, edition, shared):
         raise SendError(format_findings(edition_id, findings))
     started = session.execute(
         update(Edition.__table__)
@@ -75,23 +79,44 @@ def start_send(session: Session, settings: Settings, edition_id: int) -> int:
             raise SendError(f"edition {edition_id} is a draft: approve it first")
         raise SendError(f"edition {edition_id} is {edition.status} and cannot be sent")
     session.refresh(edition)
-    prepare_variants(session, settings, edition)
     rows = ledger.create_rows(session, edition_id, edition.list_id)
+    ledger.assign_variants(session, edition_id, variant_groups(session, edition))
+    prepare_variants(session, settings, edition, shared)
     session.commit()
     return batches_for(settings, rows)
 
 
-def prepare_variants(session: Session, settings: Settings, edition: Edition) -> EditionVariant:
-    """Render and inline the edition once; every batch reuses the stored result."""
-    variant = session.exec(select(EditionVariant).where(
-        EditionVariant.edition_id == edition.id, EditionVariant.key == "all")).one_or_none()
-    if variant is None:
-        rendered = render_edition(session, settings, edition)
-        variant = EditionVariant(edition_id=edition.id, key="all", subject=rendered.subject,
-                                 html=rendered.html, text=rendered.text)
-        session.add(variant)
-        session.flush()
-    return variant
+def variant_groups(session: Session, edition: Edition) -> dict[str, list[int]]:
+    """Subscribers who chose topics, grouped by the variant they get (everyone else: "all").
+
+    A variant keeps only the chosen topics this edition has stories in; a choice that
+    covers every section, or none of this edition's, gets the whole edition rather than
+    an identical copy or an empty mail."""
+    sections = set(session.exec(select(EditionItem.section).where(EditionItem.edition_id == edition.id)).all())
+    chosen = session.exec(select(Subscription.subscriber_id, Subscription.topics).where(
+        Subscription.list_id == edition.list_id, Subscription.status == SubscriptionStatus.ACTIVE,
+        func.json_array_length(Subscription.topics) > 0)).all()
+    groups: dict[str, list[int]] = defaultdict(list)
+    for subscriber_id, topics in chosen:
+        wanted = sections & {topic.lower() for topic in topics}
+        if wanted and wanted != sections:
+            groups[variant_key(wanted)].append(subscriber_id)
+    return dict(groups)
+
+
+def prepare_variants(session: Session, settings: Settings, edition: Edition,
+                     shared: Rendered | None = None) -> dict[str, EditionVariant]:
+    """Render and inline the edition once per variant its deliveries need ("all" always);
+    every batch reuses the stored results. `shared` is the "all" rendering, if made already."""
+    stored = {v.key: v for v in session.exec(
+        select(EditionVariant).where(EditionVariant.edition_id == edition.id)).all()}
+    for key in sorted({ALL, *ledger.variant_keys(session, edition.id)} - stored.keys()):
+        rendered = shared if key == ALL and shared else render_variant(session, settings, edition, key)
+        stored[key] = EditionVariant(edition_id=edition.id, key=key, subject=rendered.subject,
+                                     html=rendered.html, text=rendered.text)
+        session.add(stored[key])
+    session.flush()
+    return stored
 
 
 def send_batch(session: Session, settings: Settings, backend: MailBackend, edition_id: int) -> BatchReport:
