@@ -50,3 +50,11 @@ def make_celery(settings: Settings) -> Celery:
         timezone="UTC",
     )
     return app
+
+
+def enqueue(settings: Settings, task: str, *args, times: int = 1) -> None:
+    """Queue `task` with `args` on the broker, `times` times: how the CLI and the web hand
+    work to the workers."""
+    app = make_celery(settings)
+    for _ in range(times):
+        app.send_task(task, args=list(args))

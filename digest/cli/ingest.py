@@ -4,6 +4,7 @@ from pathlib import Path
 
 import typer
 
+from digest.celery_app import enqueue
 from digest.cli.common import app, fail
 from digest.db import session_scope
 from digest.ingest.service import IngestReport, due_source_ids, ingest_due, ingest_file, ingest_source
@@ -22,8 +23,7 @@ def ingest(
     if file and source_id is not None:
         fail("give --file or --source, not both")
     if settings.broker_url and not file and source_id is None:
-        from digest.celery_app import make_celery
-        make_celery(settings).send_task("digest.ingest_due")
+        enqueue(settings, "digest.ingest_due")
         typer.echo("ingest of due sources queued")
         return
     with session_scope(settings.database_url) as session:

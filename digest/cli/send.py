@@ -10,6 +10,7 @@ import time
 
 import typer
 
+from digest.celery_app import enqueue
 from digest.cli.common import app, fail
 from digest.db import session_scope
 from digest.mail.backends import get_backend
@@ -39,7 +40,7 @@ def send_start(
         typer.echo(f"edition {edition_id}: test copy {message_id} sent to {test_to}")
         return
     if settings.broker_url:
-        _celery(settings).send_task("digest.start_send", args=[edition_id])
+        enqueue(settings, "digest.start_send", edition_id)
         typer.echo(f"edition {edition_id}: send queued")
         if wait:
             _watch(settings, edition_id)
@@ -106,9 +107,7 @@ def send_retry_failed(
 def _continue(settings: Settings, edition_id: int, batches: int, wait: bool) -> None:
     """Queue the batches, or run them here when there is no broker."""
     if settings.broker_url:
-        celery = _celery(settings)
-        for _ in range(batches):
-            celery.send_task("digest.send_batch", args=[edition_id])
+        enqueue(settings, "digest.send_batch", edition_id, times=batches)
         if wait:
             _watch(settings, edition_id)
         return
@@ -122,11 +121,6 @@ def _run(action):
         return action()
     except SendError as exc:
         fail(str(exc))
-
-
-def _celery(settings: Settings):
-    from digest.celery_app import make_celery
-    return make_celery(settings)
 
 
 def _say_report(edition_id: int, report) -> None:

@@ -6,11 +6,13 @@ from __future__ import annotations
 import logging
 import threading
 
+from sqlmodel import Session
+
+from digest.celery_app import enqueue
 from digest.db import session_scope
 from digest.mail.backends import get_backend
 from digest.send.service import run_batches, start_send
 from digest.settings import Settings
-from sqlmodel import Session
 
 log = logging.getLogger(__name__)
 
@@ -25,10 +27,7 @@ def continue_batches(settings: Settings, edition_id: int, batches: int) -> None:
     if not batches:
         return
     if settings.broker_url:
-        from digest.celery_app import make_celery
-        celery = make_celery(settings)
-        for _ in range(batches):
-            celery.send_task("digest.send_batch", args=[edition_id])
+        enqueue(settings, "digest.send_batch", edition_id, times=batches)
         return
     threading.Thread(target=_run_batches, args=(settings, edition_id), name=f"send-{edition_id}",
                      daemon=True).start()
