@@ -67,3 +67,5 @@ def run_demo(settings: Settings, say: Callable[[str], None]) -> None:
     if settings.mail_backend == "outbox":
         count = len(list(Path(settings.outbox_dir).glob("*.eml")))
         say(f"\noutbox: {settings.outbox_dir} ({count} .eml files; open one in any mail client)")
+    say("web: `.venv/bin/digest serve`, then http://127.0.0.1:8000/ for the sign-up pages and "
+        "/staff/ for the console (create an account first: `.venv/bin/digest users add EMAIL --role admin`)")
