@@ -180,8 +180,9 @@ def _compiled_step() -> tuple[str, dict]:
 
 
 class _PostgresAttempts(Attempts):
-    """One statement per message on the raw psycopg connection (autocommit, prepared by the
-    server after the first run): no ORM, no SQLAlchemy statement handling on the hot path."""
+    """One statement per message on the raw psycopg connection (autocommit, a server-side
+    prepared statement from its first run): no ORM, no SQLAlchemy statement handling on
+    the hot path."""
 
     _STEP, _CONSTANTS = _compiled_step()
 

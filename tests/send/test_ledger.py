@@ -93,12 +93,17 @@ def statuses(settings, ids) -> list[str]:
         return [other.get(Delivery, i).status for i in ids]
 
 
-def test_an_outcome_commits_together_with_the_next_start(session, settings):
+def claimed(session, settings, n: int):
+    """A started send and `n` of its rows claimed by one batch: (list, edition, token, ids)."""
     morning = sample_world(session, settings)["morning-briefing"]
     edition = approved_edition(session, morning)
     start_send(session, settings, edition.id)
-    token, rows = ledger.claim(session, edition.id, 3, lease_seconds=60)
-    ids = [row[0] for row in rows]
+    token, rows = ledger.claim(session, edition.id, n, lease_seconds=60)
+    return morning, edition, token, [row[0] for row in rows]
+
+
+def test_an_outcome_commits_together_with_the_next_start(session, settings):
+    morning, _, token, ids = claimed(session, settings, 3)
     with ledger.attempts(session, token, morning.id) as attempts:
         assert attempts.begin(ids[0])
         attempts.record(ledger.Outcome(ids[0], DeliveryStatus.SENT))
@@ -116,11 +121,7 @@ def test_an_outcome_commits_together_with_the_next_start(session, settings):
 
 
 def test_a_refused_start_still_writes_the_outcome_before_it(session, settings):
-    morning = sample_world(session, settings)["morning-briefing"]
-    edition = approved_edition(session, morning)
-    start_send(session, settings, edition.id)
-    token, rows = ledger.claim(session, edition.id, 2, lease_seconds=60)
-    ids = [row[0] for row in rows]
+    morning, edition, token, ids = claimed(session, settings, 2)
     with ledger.attempts(session, token, morning.id) as attempts:
         assert attempts.begin(ids[0])
         attempts.record(ledger.Outcome(ids[0], DeliveryStatus.BOUNCED, "550 no such user"))
