@@ -2,8 +2,11 @@
 receives and can be switched, while running, into the faults real relays show:
 
 - ``refuse[address] = "550 ..."``: a reply at RCPT for chosen recipients;
+- ``refuse_sender[address] = "550 ..."``: a reply at MAIL for chosen senders;
 - ``busy(reply, count)``: the next `count` RCPT commands get `reply` (421/451...);
 - ``drop_every(n)``: after every `n` accepted messages the next MAIL closes the connection;
+- ``SMTPSink(pipelining=False)``: a server that does not offer PIPELINING (aiosmtpd reads
+  pipelined commands in order either way; by default it is advertised, as real relays do);
 - ``slow(number, seconds)``: the `number`-th message is recorded, then its reply is held
   back for `seconds` (``in_flight`` is set meanwhile): a deterministic "middle of a send".
 """
@@ -26,11 +29,13 @@ def free_port() -> int:
 
 
 class SMTPSink:
-    def __init__(self) -> None:
+    def __init__(self, pipelining: bool = True) -> None:
+        self.pipelining = pipelining
         self.messages: list = []
         self.lock = threading.Lock()
         # recipient -> SMTP reply to give at RCPT, e.g. "550 5.1.1 no such user"
         self.refuse: dict[str, str] = {}
+        self.refuse_sender: dict[str, str] = {}
         self._busy_reply, self._busy_left = "", 0
         self._drop_every, self._since_drop = 0, 0
         self._slow_number, self._slow_seconds = 0, 0.0
@@ -58,6 +63,12 @@ class SMTPSink:
         with self.lock:
             self._slow_number, self._slow_seconds = number, seconds
 
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        if self.pipelining:
+            responses.insert(-1, "250-PIPELINING")
+        return responses
+
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
         with self.lock:
             drop = self._drop_every and self._since_drop >= self._drop_every
@@ -66,6 +77,8 @@ class SMTPSink:
         if drop:
             server.transport.close()
             return "421 4.4.2 connection dropped by the test"
+        if reply := self.refuse_sender.get(address):
+            return reply
         envelope.mail_from = address
         return "250 OK"
 

@@ -64,7 +64,7 @@ def progress(session: Session, edition_id: int) -> Progress:
 
 
 def pause_send(session: Session, edition_id: int) -> None:
-    """Sending -> paused. Batches stop before their next message (begin_attempt checks)."""
+    """Sending -> paused. Batches stop before their next message (Attempts.begin checks)."""
     _change(session, edition_id, (EditionStatus.SENDING,), EditionStatus.PAUSED, "pause")
     session.commit()
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
+from enum import Enum, StrEnum
 
 from sqlalchemy import and_, bindparam, exists, func, insert, literal, or_, select, update
 from sqlmodel import Session
@@ -94,61 +95,147 @@ def claim(session: Session, edition_id: int, limit: int,
     return token, rows
 
 
-# The two statements run once per message: built once with bound parameters and run on
-# the session's Core connection, which skips most of the ORM's per-call work.
-_BEGIN = (
-    update(D).where(
-        D.c.id == bindparam("delivery_id"), D.c.claim_token == bindparam("token"),
+# Per message a batch writes the previous message's outcome and marks the next one in flight,
+# in ONE transaction: a crash between the two can never happen, and a killed worker leaves
+# at most the one in-flight row `sending` (the reconciler makes it `unknown`). The two
+# statements are built once from these builders, with bound parameters.
+def _begin(delivery_id):
+    """claimed -> sending, if the row is still ours, the edition still sending and the
+    subscriber still subscribed."""
+    return update(D).where(
+        D.c.id == delivery_id, D.c.claim_token == bindparam("token"),
         D.c.status == DeliveryStatus.CLAIMED,
         exists().where(E.c.id == D.c.edition_id, E.c.status == EditionStatus.SENDING),
         exists().where(S.c.subscriber_id == D.c.subscriber_id, S.c.list_id == bindparam("list_id"),
-                       S.c.status == SubscriptionStatus.ACTIVE))
-    .values(status=DeliveryStatus.SENDING, attempts=D.c.attempts + 1)
-)
-_FINISH = (
-    update(D).where(D.c.id == bindparam("delivery_id"), D.c.claim_token == bindparam("token"))
-    .values(status=bindparam("status"), last_error=bindparam("error"),
-            next_attempt_at=bindparam("next_attempt_at"), sent_at=bindparam("sent_at"),
-            claim_token=None, lease_until=None)
-)
+                       S.c.status == SubscriptionStatus.ACTIVE)
+    ).values(status=DeliveryStatus.SENDING, attempts=D.c.attempts + 1)
 
 
-def begin_attempt(session: Session, delivery_id: int, token: str, list_id: int) -> bool:
-    """Mark one claimed row in flight, if it is still ours, the edition is still sending and
-    the subscriber is still subscribed; commits (with any outcome recorded before it in the
-    same transaction). False means: do not send it (see :func:`why_not`)."""
-    result = session.connection().execute(
-        _BEGIN, {"delivery_id": delivery_id, "token": token, "list_id": list_id})
-    session.commit()
-    return result.rowcount == 1
+def _finish(delivery_id):
+    """The outcome of an attempt; only a row the batch still holds."""
+    return update(D).where(D.c.id == delivery_id, D.c.claim_token == bindparam("token")).values(
+        status=bindparam("outcome"), last_error=bindparam("error"),
+        next_attempt_at=bindparam("next_attempt_at"), sent_at=bindparam("sent_at"),
+        claim_token=None, lease_until=None)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    delivery_id: int
+    status: DeliveryStatus
+    error: str | None = None
+    next_attempt_at: datetime | None = None
+
+    def params(self) -> dict:
+        return {"finished_id": self.delivery_id, "outcome": self.status.value, "error": self.error,
+                "next_attempt_at": self.next_attempt_at,
+                "sent_at": utcnow() if self.status == DeliveryStatus.SENT else None}
+
+
+_NO_OUTCOME = {"finished_id": None, "outcome": None, "error": None, "next_attempt_at": None,
+               "sent_at": None}
+
+
+class Attempts:
+    """A batch's per-message ledger writes. :meth:`record` keeps an outcome until the next
+    :meth:`begin` (or :meth:`close`) writes it in the same transaction as that start:
+    one commit per message. `session` is the batch's session for everything else."""
+
+    def __init__(self, session: Session, token: str, list_id: int):
+        self.session, self.token, self.list_id = session, token, list_id
+        self._recorded: Outcome | None = None
+
+    def record(self, outcome: Outcome) -> None:
+        assert self._recorded is None, "an outcome is already waiting"
+        self._recorded = outcome
+
+    def begin(self, delivery_id: int) -> bool:
+        """Write the recorded outcome, if any, and mark this row in flight if it may still
+        be sent; both commit together. False means: do not send it (see :func:`why_not`)."""
+        recorded, self._recorded = self._recorded, None
+        return self._write(recorded.params() if recorded else _NO_OUTCOME, delivery_id)
+
+    def close(self) -> None:
+        """Write an outcome still waiting (the batch's last message)."""
+        recorded, self._recorded = self._recorded, None
+        if recorded is not None:
+            self._write(recorded.params(), None)
+
+    def _write(self, finished: dict, next_id: int | None) -> bool:
+        raise NotImplementedError
+
+
+class _SessionAttempts(Attempts):
+    """Two statements on the session, one commit (SQLite: the embedded mode)."""
+
+    _FINISH = _finish(bindparam("finished_id"))
+    _BEGIN = _begin(bindparam("next_id"))
+
+    def _write(self, finished: dict, next_id: int | None) -> bool:
+        # The session's Core connection: skips most of the ORM's per-call work.
+        connection = self.session.connection()
+        if finished["finished_id"] is not None:
+            connection.execute(self._FINISH, {**finished, "token": self.token})
+        began = next_id is not None and connection.execute(
+            self._BEGIN, {"next_id": next_id, "token": self.token, "list_id": self.list_id}).rowcount == 1
+        self.session.commit()
+        return began
+
+
+def _compiled_step() -> tuple[str, dict]:
+    """The begin with the finish as a data-modifying CTE: one statement, so one round trip
+    and one atomic transaction in autocommit. The CTE runs whether or not the begin matches
+    a row, so a refused start still records the outcome. Compiled once for psycopg."""
+    from sqlalchemy.dialects.postgresql.psycopg import dialect
+
+    compiled = _begin(bindparam("next_id")).add_cte(_finish(bindparam("finished_id")).cte("finished")) \
+        .compile(dialect=dialect())
+    return compiled.string, {key: value.value if isinstance(value, Enum) else value
+                             for key, value in compiled.params.items()}
+
+
+class _PostgresAttempts(Attempts):
+    """One statement per message on the raw psycopg connection (autocommit, a server-side
+    prepared statement from its first run): no ORM, no SQLAlchemy statement handling on
+    the hot path."""
+
+    _STEP, _CONSTANTS = _compiled_step()
+
+    def __init__(self, session: Session, token: str, list_id: int):
+        super().__init__(session, token, list_id)
+        self._cursor = session.connection().connection.driver_connection.cursor()
+
+    def _write(self, finished: dict, next_id: int | None) -> bool:
+        self._cursor.execute(self._STEP, {**self._CONSTANTS, **finished, "next_id": next_id,
+                                          "token": self.token, "list_id": self.list_id}, prepare=True)
+        return self._cursor.rowcount == 1
 
 
 @contextmanager
-def fast_commits(session: Session) -> Iterator[Session]:
-    """A session on a connection of its own whose commits do not wait for the WAL flush
-    (PostgreSQL; elsewhere the session itself), for a batch's commit-per-message loop.
+def attempts(session: Session, token: str, list_id: int) -> Iterator[Attempts]:
+    """The per-message writer for a batch holding `token`.
 
-    A killed worker loses nothing by it (the server has the commit); only a crash of the
-    database server can lose the last few milliseconds of outcomes. It halves the cost of
-    a commit on a plain disk, and set once per batch it costs no extra round trip."""
+    On PostgreSQL it runs on a connection of its own, in autocommit (each statement is its
+    own transaction: the combined statement above, and the batch's occasional single-statement
+    writes), with commits that do not wait for the WAL flush. A killed worker loses nothing
+    by that (the server has the commit); only a crash of the database server can lose the
+    last few milliseconds of outcomes. Set once per batch, it costs no round trip per message."""
     if not is_postgres(session):
-        yield session
+        yield _SessionAttempts(session, token, list_id)
         return
     with session.get_bind().connect() as connection:
+        connection.execution_options(isolation_level="AUTOCOMMIT")
         connection.exec_driver_sql("SET synchronous_commit = off")
-        connection.commit()
         try:
             with Session(bind=connection, expire_on_commit=False) as batch_session:
-                yield batch_session
+                yield _PostgresAttempts(batch_session, token, list_id)
         finally:
             # The connection goes back to the pool: it must not keep the setting.
-            connection.rollback()
             connection.exec_driver_sql("RESET synchronous_commit")
-            connection.commit()
 
 
 class Refusal(StrEnum):
-    """Why :func:`begin_attempt` refused a row."""
+    """Why :meth:`Attempts.begin` refused a row."""
 
     TAKEN = "taken"                # another batch holds it now (our lease ran out)
     STOPPED = "stopped"            # the edition was paused or cancelled
@@ -165,20 +252,6 @@ def why_not(session: Session, delivery_id: int, token: str) -> Refusal:
     if edition_status != EditionStatus.SENDING:
         return Refusal.STOPPED
     return Refusal.UNSUBSCRIBED
-
-
-def finish_attempt(session: Session, delivery_id: int, token: str, status: DeliveryStatus, *,
-                   error: str | None = None, next_attempt_at: datetime | None = None,
-                   commit: bool = True) -> None:
-    """Record an outcome. With commit=False it rides on the next :func:`begin_attempt`'s
-    transaction: one commit per message instead of two, and a crash in between leaves the
-    row `sending`, which the reconciler turns into `unknown` as it must."""
-    session.connection().execute(_FINISH, {
-        "delivery_id": delivery_id, "token": token, "status": status, "error": error,
-        "next_attempt_at": next_attempt_at,
-        "sent_at": utcnow() if status == DeliveryStatus.SENT else None})
-    if commit:
-        session.commit()
 
 
 def mark(session: Session, delivery_ids: list[int], status: DeliveryStatus, reason: str,

@@ -143,15 +143,16 @@ def send_batch(session: Session, settings: Settings, backend: MailBackend, editi
     skipped_ids = set(skipped)
     todo = [(did, subscribers[sid], key) for did, sid, key in rows if did not in skipped_ids]
     session.commit()  # no transaction left open on this connection while the batch runs
-    with ledger.fast_commits(session) as batch_session:
-        _send_rows(batch_session, settings, backend, edition, token, todo, report)
+    with ledger.attempts(session, token, edition.list_id) as attempts:
+        _send_rows(attempts, settings, backend, edition, todo, report)
     ledger.release(session, token)
     ledger.finish_edition(session, edition_id)
     return report
 
 
-def _send_rows(session: Session, settings: Settings, backend: MailBackend, edition: Edition,
-               token: str, todo: list[tuple[int, Subscriber, str]], report: BatchReport) -> None:
+def _send_rows(attempts: ledger.Attempts, settings: Settings, backend: MailBackend, edition: Edition,
+               todo: list[tuple[int, Subscriber, str]], report: BatchReport) -> None:
+    session, token = attempts.session, attempts.token
     templates = Templates(session, settings, edition)
     limiter = limiter_for(settings)
     failures_in_a_row = 0
@@ -167,8 +168,8 @@ def _send_rows(session: Session, settings: Settings, backend: MailBackend, editi
             except RateLimited as limited:
                 report.note = str(limited)
                 break
-            # Commits the previous row's outcome too: one commit per message.
-            if not ledger.begin_attempt(session, delivery_id, token, edition.list_id):
+            # Writes the previous row's outcome too: one commit per message.
+            if not attempts.begin(delivery_id):
                 refusal = ledger.why_not(session, delivery_id, token)
                 if refusal == ledger.Refusal.STOPPED:
                     break  # paused or cancelled: untried rows are released by the caller
@@ -177,9 +178,10 @@ def _send_rows(session: Session, settings: Settings, backend: MailBackend, editi
                     report.add(DeliveryStatus.SKIPPED)
                 continue
             message = _message(settings, templates.get(key), edition, subscriber)
-            status = _deliver(session, settings, backend, edition, delivery_id, token, message)
-            report.add(status)
-            if status in (DeliveryStatus.DEFERRED, DeliveryStatus.EXPIRED):
+            outcome = _deliver(session, settings, backend, edition, delivery_id, message)
+            attempts.record(outcome)
+            report.add(outcome.status)
+            if outcome.status in (DeliveryStatus.DEFERRED, DeliveryStatus.EXPIRED):
                 failures_in_a_row += 1
                 if failures_in_a_row >= settings.smtp_max_consecutive_failures:
                     report.note = f"stopped after {failures_in_a_row} temporary failures in a row"
@@ -188,7 +190,7 @@ def _send_rows(session: Session, settings: Settings, backend: MailBackend, editi
                 time.sleep(settings.smtp_backoff_seconds * 2 ** (failures_in_a_row - 1))
             else:
                 failures_in_a_row = 0
-    session.commit()
+    attempts.close()
 
 
 class Templates:
@@ -237,26 +239,19 @@ def _message(settings: Settings, template: MailTemplate, edition: Edition,
 
 
 def _deliver(session: Session, settings: Settings, backend: MailBackend, edition: Edition,
-             delivery_id: int, token: str, message: OutgoingMessage) -> DeliveryStatus:
-    """Send one message and record its outcome (committed with the next row's start)."""
+             delivery_id: int, message: OutgoingMessage) -> ledger.Outcome:
+    """Send one message; its outcome, for the ledger to write with the next row's start."""
     try:
         backend.send(message)
     except TemporaryFailure as failure:
         status, retry_at = _retry_policy(session, settings, edition, delivery_id)
-        ledger.finish_attempt(session, delivery_id, token, status, error=failure.reason,
-                              next_attempt_at=retry_at, commit=False)
-        return status
+        return ledger.Outcome(delivery_id, status, failure.reason, retry_at)
     except PermanentFailure as failure:
         suppress(session, message.recipient, "bounce")
-        ledger.finish_attempt(session, delivery_id, token, DeliveryStatus.BOUNCED,
-                              error=failure.reason, commit=False)
-        return DeliveryStatus.BOUNCED
+        return ledger.Outcome(delivery_id, DeliveryStatus.BOUNCED, failure.reason)
     except UnknownOutcome as failure:
-        ledger.finish_attempt(session, delivery_id, token, DeliveryStatus.UNKNOWN,
-                              error=failure.reason, commit=False)
-        return DeliveryStatus.UNKNOWN
-    ledger.finish_attempt(session, delivery_id, token, DeliveryStatus.SENT, commit=False)
-    return DeliveryStatus.SENT
+        return ledger.Outcome(delivery_id, DeliveryStatus.UNKNOWN, failure.reason)
+    return ledger.Outcome(delivery_id, DeliveryStatus.SENT)
 
 
 def _retry_policy(session: Session, settings: Settings, edition: Edition,

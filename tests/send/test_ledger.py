@@ -7,6 +7,7 @@ from digest.mail.backends.memory import MemoryBackend
 from digest.models import Delivery, DeliveryStatus, EditionStatus, Subscriber, Subscription, \
     SubscriptionStatus
 from digest.send import ledger
+from digest.send.control import pause_send
 from digest.send.service import SendError, send_batch, start_send
 from tests.factories import active_emails, approved_edition, sample_world
 
@@ -58,7 +59,8 @@ def test_a_dead_batch_loses_only_its_in_flight_message(session, settings):
     start_send(session, settings, edition.id)
     token, rows = ledger.claim(session, edition.id, 4, lease_seconds=0)
     # The batch began its first message and died before recording the outcome.
-    assert ledger.begin_attempt(session, rows[0][0], token, morning.id)
+    with ledger.attempts(session, token, morning.id) as attempts:
+        assert attempts.begin(rows[0][0])
 
     back, lost = ledger.expire_leases(session, edition.id)
 
@@ -79,5 +81,51 @@ def test_a_stale_token_cannot_send_a_row_taken_over_by_another_batch(session, se
     ledger.expire_leases(session, edition.id)
     new_token, again = ledger.claim(session, edition.id, 2, lease_seconds=60)
     assert again == rows
-    assert not ledger.begin_attempt(session, rows[0][0], old_token, morning.id)
-    assert ledger.begin_attempt(session, rows[0][0], new_token, morning.id)
+    with ledger.attempts(session, old_token, morning.id) as stale:
+        assert not stale.begin(rows[0][0])
+    with ledger.attempts(session, new_token, morning.id) as fresh:
+        assert fresh.begin(rows[0][0])
+
+
+def statuses(settings, ids) -> list[str]:
+    """As another connection sees them: only what is committed."""
+    with Session(get_engine(settings.database_url)) as other:
+        return [other.get(Delivery, i).status for i in ids]
+
+
+def claimed(session, settings, n: int):
+    """A started send and `n` of its rows claimed by one batch: (list, edition, token, ids)."""
+    morning = sample_world(session, settings)["morning-briefing"]
+    edition = approved_edition(session, morning)
+    start_send(session, settings, edition.id)
+    token, rows = ledger.claim(session, edition.id, n, lease_seconds=60)
+    return morning, edition, token, [row[0] for row in rows]
+
+
+def test_an_outcome_commits_together_with_the_next_start(session, settings):
+    morning, _, token, ids = claimed(session, settings, 3)
+    with ledger.attempts(session, token, morning.id) as attempts:
+        assert attempts.begin(ids[0])
+        attempts.record(ledger.Outcome(ids[0], DeliveryStatus.SENT))
+        # Recorded, not yet written: a crash now leaves the first row in flight (unknown).
+        assert statuses(settings, ids) == ["sending", "claimed", "claimed"]
+        assert attempts.begin(ids[1])
+        assert statuses(settings, ids) == ["sent", "sending", "claimed"]
+        attempts.record(ledger.Outcome(ids[1], DeliveryStatus.DEFERRED, "451 try later"))
+        attempts.close()
+    assert statuses(settings, ids) == ["sent", "deferred", "claimed"]
+    session.expire_all()
+    first, second = session.get(Delivery, ids[0]), session.get(Delivery, ids[1])
+    assert first.sent_at is not None and first.claim_token is None and first.attempts == 1
+    assert second.last_error == "451 try later" and second.sent_at is None
+
+
+def test_a_refused_start_still_writes_the_outcome_before_it(session, settings):
+    morning, edition, token, ids = claimed(session, settings, 2)
+    with ledger.attempts(session, token, morning.id) as attempts:
+        assert attempts.begin(ids[0])
+        attempts.record(ledger.Outcome(ids[0], DeliveryStatus.BOUNCED, "550 no such user"))
+        pause_send(session, edition.id)
+        assert not attempts.begin(ids[1])
+        assert ledger.why_not(attempts.session, ids[1], token) == ledger.Refusal.STOPPED
+    assert statuses(settings, ids) == ["bounced", "claimed"]

@@ -5,17 +5,27 @@ import pytest
 from digest.mail.backends.smtp import SMTPBackend
 from digest.mail.errors import PermanentFailure, TemporaryFailure
 from digest.mail.message import OutgoingMessage
-from tests.smtp_server import free_port
+from tests.smtp_server import SMTPSink, free_port
 
 
-def message(to: str) -> OutgoingMessage:
-    data = (f"From: a@example.org\r\nTo: {to}\r\nSubject: hi\r\nMessage-ID: <m.{to}>\r\n\r\n"
+@pytest.fixture(params=[True, False], ids=["pipelining", "one-by-one"])
+def smtp_server(request):
+    """Each test against a server that offers PIPELINING and one that does not."""
+    sink = SMTPSink(pipelining=request.param)
+    sink.start()
+    yield sink
+    sink.stop()
+
+
+def message(to: str, sender: str = "a@example.org") -> OutgoingMessage:
+    data = (f"From: {sender}\r\nTo: {to}\r\nSubject: hi\r\nMessage-ID: <m.{to}>\r\n\r\n"
             ".leading dot survives\r\nbody\r\n").encode()
-    return OutgoingMessage("a@example.org", to, f"<m.{to}>", data)
+    return OutgoingMessage(sender, to, f"<m.{to}>", data)
 
 
 def test_one_connection_delivers_many_and_dots_survive(smtp_server):
     with SMTPBackend(host="127.0.0.1", port=smtp_server.port) as backend:
+        assert backend.pipelining == smtp_server.pipelining
         for n in range(3):
             backend.send(message(f"r{n}@example.net"))
     assert smtp_server.recipients() == ["r0@example.net", "r1@example.net", "r2@example.net"]
@@ -37,6 +47,16 @@ def test_replies_are_classified_per_recipient(smtp_server):
     assert (bounced.value.code, deferred.value.code) == (550, 451)
     assert bounced.value.recipient == "gone@example.net"
     assert smtp_server.recipients() == ["fine@example.net"]
+
+
+def test_a_refused_sender_is_never_a_bounce_and_the_connection_goes_on(smtp_server):
+    smtp_server.refuse_sender["held@example.org"] = "550 5.7.1 sender not allowed"
+    with SMTPBackend(host="127.0.0.1", port=smtp_server.port) as backend:
+        with pytest.raises(TemporaryFailure, match="sender refused") as refused:
+            backend.send(message("a@example.net", sender="held@example.org"))
+        assert refused.value.code == 550 and backend.connection is not None
+        backend.send(message("b@example.net"))
+    assert smtp_server.recipients() == ["b@example.net"]
 
 
 def test_an_unreachable_server_is_a_temporary_failure():
