@@ -16,7 +16,9 @@ from digest.db import session_scope
 from digest.mail.backends import get_backend
 from digest.send import control
 from digest.send.control import Progress
-from digest.send.service import SendError, format_outcomes, run_batches, send_inline
+from digest.send.service import (
+    SendError, batches_for, format_outcomes, reconcile, run_batches, send_inline,
+)
 from digest.settings import Settings, get_settings
 
 send_app = typer.Typer(help="Start, watch, pause, resume, cancel and retry sends.",
@@ -85,6 +87,20 @@ def send_cancel(edition_id: int) -> None:
     with session_scope(settings.database_url) as session:
         settled = _run(lambda: control.cancel_send(session, edition_id))
     typer.echo(f"edition {edition_id}: cancelled, {settled} unsent deliveries skipped")
+
+
+@send_app.command("reconcile")
+def send_reconcile() -> None:
+    """What beat does every minute, by hand: take back the rows of batches that died, settle
+    finished sends, and send what is due (queued with a broker, here without one)."""
+    settings = get_settings()
+    with session_scope(settings.database_url) as session:
+        due = reconcile(session)
+    if not due:
+        typer.echo("no send has rows due")
+    for edition_id, rows in due.items():
+        typer.echo(f"edition {edition_id}: {rows} deliveries due")
+        _continue(settings, edition_id, batches_for(settings, rows), wait=False)
 
 
 @send_app.command("retry-failed")

@@ -134,3 +134,22 @@ def test_the_send_commands_in_process(sqlite_settings, tmp_path, sqlite_session)
     assert "sent" in status.stdout and "left 0" in status.stdout
     again = digest("start")
     assert again.returncode == 1 and "cannot be sent" in again.stderr
+
+
+def test_reconcile_by_hand_finishes_a_send_whose_process_died(sqlite_settings, tmp_path, sqlite_session):
+    """The embedded mode has no beat: `digest send reconcile` does its job on request."""
+    morning = sample_world(sqlite_session, sqlite_settings)["morning-briefing"]
+    edition = approved_edition(sqlite_session, morning)
+    start_send(sqlite_session, sqlite_settings, edition.id)
+    # A batch claimed rows and died before trying them (its lease is already over).
+    assert ledger.claim(sqlite_session, edition.id, 5, lease_seconds=0)[1]
+    env = digest_env(database_url=sqlite_settings.database_url, mail_backend="outbox",
+                     outbox_dir=str(tmp_path / "outbox"), secret_key="test-secret",
+                     data_dir=str(tmp_path / "var"))
+    result = subprocess.run([sys.executable, "-m", "digest.cli", "send", "reconcile"], env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert f"edition {edition.id}: {len(active_emails(sqlite_session, morning))} deliveries due" in result.stdout
+    assert len(list((tmp_path / "outbox").glob("*.eml"))) == len(active_emails(sqlite_session, morning))
+    sqlite_session.expire_all()
+    assert ledger.counts(sqlite_session, edition.id) == {"sent": len(active_emails(sqlite_session, morning))}
