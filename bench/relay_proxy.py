@@ -14,9 +14,10 @@ their highest number, `accepted` the client connections taken in all.
 Run it as its own process (`RelayProcess`): its CPU then stays out of the measured
 processes' and it does not share their GIL. A connection costs the handshake it would cost
 at that distance: the upstream connection is opened three one-way delays after the client's
-(SYN, SYN-ACK, ACK), so the server's greeting arrives two round trips after connect(). One
-side closing (FIN or reset) closes the other one way-delay later, after the data before it;
-there is no half-close (SMTP does not use it).
+(SYN, SYN-ACK, ACK), so the server's greeting arrives two round trips after connect(). A
+FIN is passed on a one-way delay later, after the data before it (a half-closed connection
+goes on in the other direction); a connection lost otherwise closes the other side the same
+way.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ from pathlib import Path
 # Bytes held per direction before the sending side stops being read: the relay's TCP
 # window. 2 MB in 20 ms is 100 MB/s for one connection, far above what a message needs.
 QUEUE_LIMIT = 2 * 1024 * 1024
-_CLOSE = None
+# Markers in a pipe's queue, behind the data that came before them.
+EOF, CLOSE = object(), object()
 
 
 class Counters:
@@ -62,12 +64,17 @@ class Pipe:
         self.timer: asyncio.TimerHandle | None = None
         self.dest_paused = False
         self.source_paused = False
+        self.reverse: Pipe | None = None
+        self.source_done = False  # read to its end or lost: nothing left to throttle
+        self.eof_sent = False
 
-    def push(self, chunk: bytes | None) -> None:
+    def push(self, chunk: bytes | object) -> None:
         loop = asyncio.get_running_loop()
         self.queue.append((loop.time() + self.delay, chunk))
-        if chunk is not _CLOSE:
+        if isinstance(chunk, bytes):
             self.queued += len(chunk)
+        else:
+            self.source_done = True
         self._throttle()
         self._arm()
 
@@ -84,10 +91,17 @@ class Pipe:
         now = asyncio.get_running_loop().time()
         while self.queue and self.queue[0][0] <= now:
             _, chunk = self.queue.popleft()
-            if chunk is _CLOSE:
+            if chunk is CLOSE:
                 self.queue.clear()
                 self.dest.close()
                 return
+            if chunk is EOF:
+                self.eof_sent = True
+                self.dest.write_eof()
+                if self.reverse.eof_sent:
+                    self.dest.close()
+                    self.source.close()
+                continue
             self.queued -= len(chunk)
             self.dest.write(chunk)
         self._arm()
@@ -99,7 +113,7 @@ class Pipe:
 
     def _throttle(self) -> None:
         hold = self.dest_paused or self.queued > QUEUE_LIMIT
-        if self.source is None or hold == self.source_paused or self.source.is_closing():
+        if self.source is None or self.source_done or hold == self.source_paused:
             return
         self.source_paused = hold
         if hold:
@@ -122,8 +136,12 @@ class Side(asyncio.Protocol):
         self.count(len(data))
         self.outgoing.push(data)
 
+    def eof_received(self) -> bool:
+        self.outgoing.push(EOF)
+        return True  # the other direction may still have data to deliver
+
     def connection_lost(self, exc) -> None:
-        self.outgoing.push(_CLOSE)
+        self.outgoing.push(CLOSE)
         if self.on_lost:
             self.on_lost()
 
@@ -144,6 +162,7 @@ class Relay:
     def accept(self) -> Side:
         self.counters.accepted += 1
         up, down = Pipe(self.one_way), Pipe(self.one_way)
+        up.reverse, down.reverse = down, up
         client = Side(up, down, self._count_up)
         asyncio.get_running_loop().call_later(3 * self.one_way, self._dial, up, down)
         return client
