@@ -1,5 +1,5 @@
-"""Send one edition to N subscribers (PostgreSQL) through two Celery worker processes and
-Redis into a fast SMTP sink, and compare with the raw rate of pushing pre-built messages
+"""Send one edition to N subscribers (PostgreSQL) through Celery worker processes (two by
+default) and Redis into a fast SMTP sink, and compare with the raw rate of pushing pre-built messages
 over reused smtplib connections into the same sink. smtplib does not pipeline (four round
 trips a message) while the send path does when the sink offers PIPELINING, so the same
 pre-built messages are also pushed through the project's SMTP backend (pipelined): the
@@ -16,7 +16,7 @@ pipelined_ratio=... relay_rtt_ms=... peak_connections=...`.
 
 At a distance (`--relay-rtt-ms 40`): a relay process (bench/relay_proxy.py) between the
 sink and everything that sends to it holds each direction back half the round trip, the
-references push only a few hundred messages (they make one to four round trips a message
+references push only a few hundred messages (they make two or four round trips a message
 over two connections), and a line `bound_rate=... bound_ratio=...` gives the ceiling of
 one round trip a message over all the connections the workers may open, and how close the
 send came. `peak_connections` is counted by the relay (what the sink sees); without one it
