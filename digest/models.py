@@ -177,6 +177,10 @@ class Edition(SQLModel, table=True):
     approved_at: datetime | None = _when()
     send_started_at: datetime | None = _when()
     sent_at: datetime | None = _when()
+    # Why the send is not moving, for ops ("relay unreachable since 14:05 UTC: ..."), and
+    # since when; cleared by the next message the relay accepts.
+    send_problem: str | None = Field(default=None, sa_type=Text)
+    send_problem_since: datetime | None = _when()
 
 
 class EditionItem(SQLModel, table=True):
@@ -217,7 +221,8 @@ class DeliveryStatus(StrEnum):
     SENDING = "sending"    # in flight: if its batch dies, the outcome is unknown
     SENT = "sent"
     DEFERRED = "deferred"
-    BOUNCED = "bounced"
+    BOUNCED = "bounced"    # the mailbox does not exist: the address is suppressed
+    FAILED = "failed"      # this message was refused (policy, size...): the address is kept
     SKIPPED = "skipped"
     EXPIRED = "expired"
     UNKNOWN = "unknown"
