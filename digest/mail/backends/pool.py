@@ -16,6 +16,7 @@ import os
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -50,7 +51,7 @@ class Slots:
             self._client = redis.Redis.from_url(redis_url, socket_timeout=5)
             self._script = self._client.register_script(_ACQUIRE)
         self._names = itertools.count()
-        self._prefix = f"{socket.gethostname()}:{os.getpid()}"
+        self._prefix = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
     def slot(self) -> Slot:
         return Slot(self, f"{self._prefix}:{next(self._names)}")
@@ -83,7 +84,6 @@ class SMTPRelay(MailBackend):
         self.limit = connections  # shrinks on "421 too many connections"
         self._idle: list[SMTPBackend] = []
         self._lock = threading.Lock()
-        self.busy = False  # set by a lane that met the relay's connection limit
 
     def _take(self) -> SMTPBackend:
         with self._lock:
@@ -100,18 +100,19 @@ class SMTPRelay(MailBackend):
     @contextmanager
     def lanes(self, want: int) -> Iterator[list[SMTPBackend]]:
         lanes = [self._take() for _ in range(max(1, min(want, self.limit)))]
-        self.busy = False
         try:
             yield lanes
         finally:
             for lane in lanes:
                 self._give_back(lane)
-            self._resize(sum(lane.connection is not None for lane in lanes))
+            self._resize(lanes)
 
-    def _resize(self, open_now: int) -> None:
+    def _resize(self, lanes: list[SMTPBackend]) -> None:
+        """After "421 too many connections" at a greeting: as many as were open. Otherwise
+        one more, up to the setting."""
         with self._lock:
-            if self.busy:
-                self.limit = max(1, open_now)
+            if any(lane.relay_full for lane in lanes):
+                self.limit = max(1, sum(lane.connection is not None for lane in lanes))
             else:
                 self.limit = min(self.connections, self.limit + 1)
 

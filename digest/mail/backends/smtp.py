@@ -48,6 +48,7 @@ class SMTPBackend(MailBackend):
         self.connection: smtplib.SMTP | None = None
         self.pipelining = False  # whether the open connection's server offers it
         self.smtputf8 = False
+        self.relay_full = False  # the last greeting was "421 too many connections"
         self._refreshed = 0.0
 
     # -- the connection ---------------------------------------------------------------
@@ -59,10 +60,12 @@ class SMTPBackend(MailBackend):
                                     "(DIGEST_SMTP_MAX_CONNECTIONS)", busy=True)
         try:
             self.connection = self._connect()
-        except BaseException:
+        except BaseException as exc:
+            self.relay_full = getattr(exc, "busy", False)
             if self.slot is not None:
                 self.slot.release()
             raise
+        self.relay_full = False
         self.pipelining = self.connection.has_extn("pipelining")
         self.smtputf8 = self.connection.has_extn("smtputf8")
         self._refreshed = time.monotonic()
