@@ -12,7 +12,15 @@ the machine's local servers). The sink is Postfix's C `smtp-sink`, fetched once 
 `apt-get download postfix` and unpacked under var/bench/ (Postfix is not installed); if
 that fails, an aiosmtpd sink is used and the numbers say so (it caps near 230 msg/s).
 The last line is `send_rate=... raw_rate=... ratio=... peak_rss_mb=... pipelined_raw_rate=...
-pipelined_ratio=...`.
+pipelined_ratio=... relay_rtt_ms=... peak_connections=...`.
+
+At a distance (`--relay-rtt-ms 40`): a relay process (bench/relay_proxy.py) between the
+sink and everything that sends to it holds each direction back half the round trip, the
+references push only a few hundred messages (they make one to four round trips a message
+over two connections), and a line `bound_rate=... bound_ratio=...` gives the ceiling of
+one round trip a message over all the connections the workers may open, and how close the
+send came. `peak_connections` is counted by the relay (what the sink sees); without one it
+is sampled from /proc/net/tcp every 20 ms during the send (a short peak can slip through).
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ import smtplib
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -50,6 +59,7 @@ from digest.models import DigestList, Subscriber  # noqa: E402
 from digest.render.variants import ALL  # noqa: E402
 from digest.send.service import mail_template, prepare_variants  # noqa: E402
 from digest.settings import Settings  # noqa: E402
+from bench.relay_proxy import RelayProcess  # noqa: E402
 
 POSTGRES = os.environ.get("DIGEST_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REDIS = os.environ.get("DIGEST_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -114,6 +124,29 @@ class Sink:
 c = Controller(Sink(), hostname='127.0.0.1', port=int(sys.argv[1])); c.start()
 while True: time.sleep(3600)
 """
+
+
+class ConnectionSampler(threading.Thread):
+    """The peak number of ESTABLISHED TCP connections to a local port, from /proc/net/tcp."""
+
+    def __init__(self, port: int, interval: float = 0.02) -> None:
+        super().__init__(daemon=True)
+        self.local, self.interval = f":{port:04X}", interval
+        self.peak = 0
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.wait(self.interval):
+            with open("/proc/net/tcp") as table:
+                next(table)
+                rows = (line.split(None, 4) for line in table)
+                count = sum(1 for row in rows if row[1].endswith(self.local) and row[3] == "01")
+            self.peak = max(self.peak, count)
+
+    def stop(self) -> int:
+        self.stopping.set()
+        self.join()
+        return self.peak
 
 
 def make_world(url: str, subscribers: int, settings: Settings) -> int:
@@ -220,9 +253,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--subscribers", type=int, default=100_000)
     parser.add_argument("--batch-size", type=int, default=500)
-    parser.add_argument("--raw-messages", type=int, default=20_000,
-                        help="messages pushed for the raw rate (capped at --subscribers)")
+    parser.add_argument("--raw-messages", type=int,
+                        help="messages pushed for the raw rates (capped at --subscribers; "
+                             "default 20,000, or 300 with a relay)")
+    parser.add_argument("--relay-rtt-ms", type=float, default=0.0,
+                        help="put a relay this many ms of round trip away between the senders "
+                             "and the sink (0: none)")
+    parser.add_argument("--workers", type=int, default=2, help="Celery worker processes")
+    parser.add_argument("--connections", type=int, default=32,
+                        help="DIGEST_SMTP_CONNECTIONS: SMTP connections per worker process")
+    parser.add_argument("--max-connections", type=int, default=64,
+                        help="DIGEST_SMTP_MAX_CONNECTIONS: SMTP connections across all workers")
     options = parser.parse_args()
+    rtt = options.relay_rtt_ms
+    raw_messages = options.raw_messages or (300 if rtt else 20_000)
+    distance = f", through a relay {rtt:g} ms away" if rtt else ""
 
     work = CACHE / f"run-{uuid.uuid4().hex[:8]}"
     work.mkdir(parents=True)
@@ -233,37 +278,46 @@ def main() -> None:
     url = POSTGRES.rsplit("/", 1)[0] + f"/{name}"
     port = free_port()
     sink = start_sink(port, work / "sink.log")
-    values = dict(database_url=url, broker_url=REDIS, celery_queue=f"digest-bench-{uuid.uuid4().hex[:8]}",
-                  mail_backend="smtp", smtp_host="127.0.0.1", smtp_port=str(port),
-                  public_url="https://news.example.org", secret_key="bench-secret",
-                  from_email="Example Daily <daily@news.example.org>",
-                  batch_size=str(options.batch_size), data_dir=str(work))
-    settings = Settings(_env_file=None, **values)
+    # One relay per phase, so that each phase's connections are counted on their own.
+    relays: dict[str, RelayProcess] = {}
     worker = None
     try:
+        for phase in ("raw", "send") if rtt else ():
+            relays[phase] = RelayProcess(port, rtt).start()
+        raw_port, send_port = (relays[phase].port if rtt else port for phase in ("raw", "send"))
+        values = dict(database_url=url, broker_url=REDIS, celery_queue=f"digest-bench-{uuid.uuid4().hex[:8]}",
+                      mail_backend="smtp", smtp_host="127.0.0.1", smtp_port=str(send_port),
+                      public_url="https://news.example.org", secret_key="bench-secret",
+                      from_email="Example Daily <daily@news.example.org>",
+                      batch_size=str(options.batch_size), data_dir=str(work))
+        settings = Settings(_env_file=None, **values)
         started = time.perf_counter()
         edition_id = make_world(url, options.subscribers, settings)
         print(f"world: {options.subscribers} subscribers in {time.perf_counter() - started:.1f}s")
 
-        messages = prebuilt_messages(url, settings, edition_id, min(options.raw_messages, options.subscribers))
+        messages = prebuilt_messages(url, settings, edition_id, min(raw_messages, options.subscribers))
         size = sum(len(d) for _, d in messages) / len(messages)
-        raw = raw_rate(port, "daily@news.example.org", messages)
+        raw = raw_rate(raw_port, "daily@news.example.org", messages)
         print(f"raw:  {raw:8.0f} msg/s  ({len(messages)} pre-built messages of {size / 1024:.1f} KB, "
-              f"2 processes, smtplib, one connection each)")
-        pipelined = raw_rate(port, "daily@news.example.org", messages, push=_push_pipelined)
+              f"2 processes, smtplib, one connection each{distance})")
+        pipelined = raw_rate(raw_port, "daily@news.example.org", messages, push=_push_pipelined)
         print(f"raw:  {pipelined:8.0f} msg/s  (the same, through digest's SMTP backend: PIPELINING)")
         del messages
+        if rtt:
+            print(f"relay of the raw rates: {relays['raw'].stop()}")
 
         env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
         env.update({f"DIGEST_{k.upper()}": v for k, v in values.items()})
+        env.update(DIGEST_SMTP_CONNECTIONS=str(options.connections),
+                   DIGEST_SMTP_MAX_CONNECTIONS=str(options.max_connections))
         log = open(work / "worker.log", "wb")
         worker = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "worker", "worker", "--loglevel=WARNING",
-             "--concurrency=2", "-Q", values["celery_queue"], "--without-gossip",
+             f"--concurrency={options.workers}", "-Q", values["celery_queue"], "--without-gossip",
              "--without-mingle", "--without-heartbeat"], cwd=ROOT, env=env, stdout=log,
             stderr=subprocess.STDOUT)
         time.sleep(1)
-        while len(descendants(worker.pid)) < 2:
+        while len(descendants(worker.pid)) < options.workers:
             if worker.poll() is not None:
                 raise RuntimeError((work / "worker.log").read_text(errors="replace"))
             time.sleep(0.2)
@@ -274,6 +328,9 @@ def main() -> None:
         from digest.celery_app import make_celery
         celery = make_celery(settings)
         engine = get_engine(url)
+        sampler = None if rtt else ConnectionSampler(port)
+        if sampler:
+            sampler.start()
         start = time.perf_counter()
         celery.send_task("digest.start_send", args=[edition_id])
         while True:
@@ -286,6 +343,12 @@ def main() -> None:
             if worker.poll() is not None:
                 raise RuntimeError((work / "worker.log").read_text(errors="replace"))
         elapsed = time.perf_counter() - start
+        if sampler:
+            peak = sampler.stop()
+        else:
+            counters = relays["send"].stop()
+            peak = counters["peak_connections"]
+            print(f"relay of the send: {counters}")
         processes = [worker.pid, *descendants(worker.pid)]
         cpu = cpu_seconds(processes) - cpu_before
         rss = peak_rss_mb(processes)
@@ -296,11 +359,21 @@ def main() -> None:
         sent = counts.get("sent", 0)
         rate = sent / elapsed
         print(f"send: {rate:8.0f} msg/s  ({sent} sent in {elapsed:.1f}s, start to edition sent, "
-              f"2 Celery worker processes, batches of {options.batch_size}; ledger {counts})")
+              f"{options.workers} Celery worker processes, batches of {options.batch_size}, "
+              f"{options.connections} SMTP connections a process, {options.max_connections} in all"
+              f"{distance}; ledger {counts}; peak concurrent connections {peak}, "
+              f"{'counted by the relay' if rtt else 'sampled'})")
         print(f"cpu per message (worker processes): {cpu / max(sent, 1) * 1000:.2f} ms; "
               f"peak RSS of one worker process: {rss:.0f} MB")
+        if rtt:
+            in_all = min(options.workers * options.connections, options.max_connections)
+            bound = in_all / (rtt / 1000)
+            print(f"bound_rate={bound:.0f} bound_ratio={rate / bound:.2f} (one round trip of {rtt:g} ms "
+                  f"a message over {in_all} connections: min({options.workers} x "
+                  f"{options.connections}, {options.max_connections}))")
         print(f"send_rate={rate:.0f} raw_rate={raw:.0f} ratio={rate / raw:.2f} peak_rss_mb={rss:.0f} "
-              f"pipelined_raw_rate={pipelined:.0f} pipelined_ratio={rate / pipelined:.2f}")
+              f"pipelined_raw_rate={pipelined:.0f} pipelined_ratio={rate / pipelined:.2f} "
+              f"relay_rtt_ms={rtt:g} peak_connections={peak}")
     finally:
         if worker is not None:
             worker.send_signal(signal.SIGTERM)
@@ -308,6 +381,8 @@ def main() -> None:
                 worker.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 worker.kill()
+        for relay in relays.values():
+            relay.stop()
         sink.terminate()
         sink.wait()
         get_engine(url).dispose()
@@ -315,7 +390,6 @@ def main() -> None:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
         shutil.rmtree(work, ignore_errors=True)
-
 
 if __name__ == "__main__":
     main()

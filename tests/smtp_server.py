@@ -8,7 +8,22 @@ receives and can be switched, while running, into the faults real relays show:
 - ``SMTPSink(pipelining=False)``: a server that does not offer PIPELINING (aiosmtpd reads
   pipelined commands in order either way; by default it is advertised, as real relays do);
 - ``slow(number, seconds)``: the `number`-th message is recorded, then its reply is held
-  back for `seconds` (``in_flight`` is set meanwhile): a deterministic "middle of a send".
+  back for `seconds` (``in_flight`` is set meanwhile): a deterministic "middle of a send";
+- ``refuse_data[address] = "554 5.7.1 ..."``: a reply after the data, when a message for
+  one of these recipients has been received (content and policy refusals); it is not
+  recorded;
+- ``drop_after_data(number)``: the `number`-th message is received and recorded, then the
+  connection is closed without a reply: the sender cannot know whether it was taken;
+- ``SMTPSink(max_connections=n)`` (or setting ``max_connections`` later; None: no limit): a
+  connection beyond `n` concurrent sessions is greeted with
+  ``421 4.7.0 Too many connections, try again later`` and closed. ``connections`` is the
+  number of sessions open, ``peak_connections`` its highest value, ``sessions_opened`` the
+  sessions admitted in all, ``sessions_refused`` those turned away (the server's own
+  check at start() is not counted); ``wait_connections(n)`` waits until `n` are open;
+- ``down()`` / ``up()``: stop listening (connections are refused, the sessions open are
+  closed) and listen again on the same port;
+- ``SMTPSink(smtputf8=False)``: a server that does not offer SMTPUTF8 (refuses non-ASCII
+  addresses and the SMTPUTF8 parameter).
 """
 
 from __future__ import annotations
@@ -20,6 +35,9 @@ from collections import Counter
 from email import message_from_bytes, policy
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
+
+TOO_MANY = b"421 4.7.0 Too many connections, try again later\r\n"
 
 
 def free_port() -> int:
@@ -28,27 +46,102 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+class _Session(SMTP):
+    """aiosmtpd's session, admitted by the sink (its handler) or greeted with 421 and closed."""
+
+    def connection_made(self, transport) -> None:
+        self.admitted = self.event_handler.admit(self)
+        if not self.admitted:
+            transport.write(TOO_MANY)
+            transport.close()
+            return
+        super().connection_made(transport)
+
+    def connection_lost(self, error) -> None:
+        if self.admitted:
+            self.event_handler.release(self)
+            super().connection_lost(error)
+
+
+class _Controller(Controller):
+    def factory(self) -> SMTP:
+        return _Session(self.handler, **self.SMTP_kwargs)
+
+
 class SMTPSink:
-    def __init__(self, pipelining: bool = True) -> None:
+    def __init__(self, pipelining: bool = True, max_connections: int | None = None,
+                 smtputf8: bool = True) -> None:
         self.pipelining = pipelining
+        self.max_connections = max_connections
         self.messages: list = []
         self.lock = threading.Lock()
+        self.changed = threading.Condition(self.lock)
         # recipient -> SMTP reply to give at RCPT, e.g. "550 5.1.1 no such user"
         self.refuse: dict[str, str] = {}
         self.refuse_sender: dict[str, str] = {}
+        # recipient -> SMTP reply to give after DATA, e.g. "554 5.7.1 message refused"
+        self.refuse_data: dict[str, str] = {}
         self._busy_reply, self._busy_left = "", 0
         self._drop_every, self._since_drop = 0, 0
         self._slow_number, self._slow_seconds = 0, 0.0
+        self._drop_number = 0
         self.in_flight = threading.Event()
         self.drops = 0
+        self._sessions: set[_Session] = set()
+        self.peak_connections = self.sessions_opened = self.sessions_refused = 0
         self.port = free_port()
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller = _Controller(self, hostname="127.0.0.1", port=self.port,
+                                      enable_SMTPUTF8=smtputf8)
 
     def start(self) -> None:
         self.controller.start()
+        # Controller.start() connects once to see the server answer: not the test's session.
+        self.wait_connections(0)
+        with self.lock:
+            self.peak_connections = self.sessions_opened = self.sessions_refused = 0
 
     def stop(self) -> None:
         self.controller.stop()
+
+    @property
+    def connections(self) -> int:
+        return len(self._sessions)
+
+    def wait_connections(self, count: int, timeout: float = 5.0) -> bool:
+        with self.changed:
+            return self.changed.wait_for(lambda: len(self._sessions) == count, timeout)
+
+    # Called by the sessions, on the server's loop.
+    def admit(self, session: _Session) -> bool:
+        with self.changed:
+            if self.max_connections is not None and len(self._sessions) >= self.max_connections:
+                self.sessions_refused += 1
+                return False
+            self._sessions.add(session)
+            self.sessions_opened += 1
+            self.peak_connections = max(self.peak_connections, len(self._sessions))
+            self.changed.notify_all()
+            return True
+
+    def release(self, session: _Session) -> None:
+        with self.changed:
+            self._sessions.discard(session)
+            self.changed.notify_all()
+
+    def down(self) -> None:
+        asyncio.run_coroutine_threadsafe(self._down(), self.controller.loop).result()
+        self.wait_connections(0)
+
+    async def _down(self) -> None:
+        self.controller.server.close()
+        await self.controller.server.wait_closed()
+        for session in list(self._sessions):
+            session.transport.close()
+
+    def up(self) -> None:
+        # Controller.stop() closes whichever server is in `controller.server`.
+        self.controller.server = asyncio.run_coroutine_threadsafe(
+            self.controller._create_server(), self.controller.loop).result()
 
     # Switches, usable from the test thread while the server runs.
     def busy(self, reply: str, count: int) -> None:
@@ -62,6 +155,10 @@ class SMTPSink:
     def slow(self, number: int, seconds: float) -> None:
         with self.lock:
             self._slow_number, self._slow_seconds = number, seconds
+
+    def drop_after_data(self, number: int) -> None:
+        with self.lock:
+            self._drop_number = number
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         session.host_name = hostname
@@ -93,11 +190,18 @@ class SMTPSink:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        for address in envelope.rcpt_tos:
+            if reply := self.refuse_data.get(address):
+                return reply
         parsed = message_from_bytes(envelope.content, policy=policy.SMTP)
         with self.lock:
             self.messages.append(parsed)
             self._since_drop += 1
             delay = self._slow_seconds if len(self.messages) == self._slow_number else 0
+            drop = len(self.messages) == self._drop_number
+        if drop:
+            server.transport.close()
+            return "451 4.4.2 never sent: the connection is closed first"
         if delay:
             self.in_flight.set()
             await asyncio.sleep(delay)
