@@ -270,6 +270,28 @@ class Suppression(SQLModel, table=True):
     created_at: datetime = _created()
 
 
+class SuppressionAction(StrEnum):
+    SUPPRESS = "suppress"
+    LIFT = "lift"
+
+
+class SuppressionEvent(SQLModel, table=True):
+    """The audit of the suppression list: who suppressed or lifted an address, why and when.
+
+    Like :class:`Suppression` it keeps only the address's hash."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    email_hash: str = Field(max_length=64, index=True)
+    action: str = Field(max_length=16)
+    # The suppression reason set (suppress) or taken away (lift).
+    reason: str = Field(max_length=32)
+    # "system" for the service's own decisions (bounces, unsubscribes), "subscriber" for the
+    # person through a signed link, else whoever ran the command.
+    actor: str = Field(max_length=100)
+    note: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = _created()
+
+
 class StaffUser(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(max_length=320, unique=True)

@@ -22,7 +22,7 @@ from digest.settings import Settings
 from digest.subscribers import notify
 from digest.subscribers.addresses import clean_name, normalise_email
 from digest.subscribers.bulk import upsert
-from digest.subscribers.suppression import SELF_SERVICE, lift_self_service, suppression_reason
+from digest.subscribers.suppression import lift_self_service, refuses_opt_in
 from digest.subscribers.tokens import InvalidToken, Purpose, read_token
 
 log = logging.getLogger(__name__)
@@ -62,8 +62,7 @@ def sign_up(session: Session, settings: Settings, backend: MailBackend, *, list_
     """
     digest_list = list_by_slug(session, list_slug)
     address = normalise_email(email)
-    reason = suppression_reason(session, address)
-    if reason is not None and reason not in SELF_SERVICE:
+    if refuses_opt_in(session, address):
         return SignUpOutcome.SUPPRESSED
     subscriber_id = _ensure_subscriber(session, address, clean_name(name))
     session.exec(upsert(session)(Subscription).values(
@@ -126,8 +125,7 @@ def confirm(session: Session, settings: Settings, backend: MailBackend, token: s
         raise InvalidToken("this link is no longer valid")
     subscriber = session.get(Subscriber, subscriber_id)
     digest_list = session.get(DigestList, list_id)
-    reason = suppression_reason(session, subscriber.email)
-    if reason is not None and reason not in SELF_SERVICE:
+    if refuses_opt_in(session, subscriber.email):
         raise InvalidToken("this address can no longer be subscribed")
     table = Subscription.__table__
     # Conditional, so two clicks racing send one welcome between them.
