@@ -11,11 +11,13 @@ from digest.celery_app import batch_started, enqueue_batches
 from digest.db import session_scope
 from digest.ingest.service import ingest_due as ingest_due_service
 from digest.mail.backends import get_backend
+from digest.mail.errors import TemporaryFailure
 from digest.schedule import tick
 from digest.send import ledger
 from digest.send import service as send_service
 from digest.send.service import SendError
 from digest.settings import get_settings
+from digest.subscribers import notify
 
 log = logging.getLogger(__name__)
 
@@ -81,3 +83,17 @@ def ingest_due() -> None:
     with session_scope(settings.database_url) as session:
         for report in ingest_due_service(session, settings):
             log.info("ingest %s: %s", report.source, report.summary())
+
+
+# One transactional mail, from ids (the worker renders it, so no address or token sits in
+# the broker). The retry policy is notify's, shared with the embedded mode's thread; its
+# longest countdown (notify.RETRY_MAX_SECONDS) is far below the visibility timeout.
+@shared_task(bind=True, name="digest.send_notice", autoretry_for=(TemporaryFailure,),
+             max_retries=notify.RETRIES, retry_backoff=notify.RETRY_BASE_SECONDS,
+             retry_backoff_max=notify.RETRY_MAX_SECONDS, retry_jitter=True)
+def send_notice(self, kind: str, subscriber_id: int, list_id: int | None) -> None:
+    settings = get_settings()
+    notice = notify.Notice(notify.Kind(kind), subscriber_id, list_id)
+    with session_scope(settings.database_url) as session:
+        notify.attempt(session, settings, get_backend(settings), notice,
+                       last=self.request.retries >= self.max_retries)
