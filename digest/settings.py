@@ -141,7 +141,8 @@ class Settings(BaseSettings):
     staff_login_limit: str = "10 per 15 minutes"
     signup_limit_per_ip: str = "20 per hour"
     signup_limit_per_address: str = "5 per hour"
-    # Confirmation mails one pending subscription may get per day, however often it signs up.
+    # Confirmation mails one pending subscription may get per day, however often it signs up;
+    # one that never went out (queue full, relay refusing or down for good) does not count.
     confirmations_per_day: int = Field(default=3, ge=1, le=20)
     # Send a short "you are unsubscribed" mail after an unsubscribe (never after one-click).
     send_goodbye: bool = False

@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 # The retry policy of every queue's worker: a temporary failure (the relay is down or says
 # 4xx) is retried up to RETRIES times, after up to 2, 4, 8 ... seconds, at most 10 minutes
 # (with full jitter, so notices queued together do not all hit a recovering relay at once):
-# quick while a relay restarts, and spread over about half an hour for a real outage. Every
+# quick while a relay restarts, then spread over 25 minutes on average (47 at most). Every
 # delay stays far below the broker's visibility timeout (digest.celery_app).
 RETRIES = 12
 RETRY_BASE_SECONDS = 2
