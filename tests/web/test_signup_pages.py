@@ -92,3 +92,4 @@ def test_limits_are_shared_through_redis(tmp_path, web_settings, smtp_server, re
                  two.post("/api/lists/tech-and-science/subscribe", json={"email": "r2@example.org"}).status_code,
                  one.post("/api/lists/tech-and-science/subscribe", json={"email": "r3@example.org"}).status_code]
     assert codes == [202, 202, 429]
+    assert sorted(m["To"] for m in arrived(smtp_server, 2)) == ["r1@example.org", "r2@example.org"]
