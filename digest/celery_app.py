@@ -13,8 +13,8 @@ from digest import PROJECT_ROOT
 from digest.settings import Settings
 
 # Redis redelivers a task that is not acknowledged within this time: it must exceed the
-# longest task, countdown and retry delay (batches last seconds and their retries are
-# re-queued by the reconciler; transactional mail retries wait at most ten minutes).
+# longest task, countdown and retry delay (batches last seconds; transactional mail
+# retries wait at most ten minutes).
 VISIBILITY_TIMEOUT = 3600
 # A task still running at this age is killed (and, with acks_late, redelivered by the
 # broker later): it can never outlive the visibility timeout and run twice at once.
