@@ -26,14 +26,14 @@ from enum import StrEnum
 from sqlmodel import Session, select
 
 from digest.mail.backends.base import MailBackend
-from digest.mail.errors import MailError, TemporaryFailure, UnknownOutcome
+from digest.mail.errors import Bounce, MailError, TemporaryFailure, UnknownOutcome
 from digest.mail.message import OutgoingMessage, header_safe
 from digest.models import DigestList, Subscriber, Subscription, SubscriptionStatus
 from digest.render.digest import Rendered, personal_values
 from digest.render.transactional import render_transactional
 from digest.settings import Settings
 from digest.subscribers.quota import give_back_confirmation_slot
-from digest.subscribers.suppression import refuses_opt_in
+from digest.subscribers.suppression import refuses_opt_in, suppress
 from digest.subscribers.tokens import Purpose, make_token
 
 log = logging.getLogger(__name__)
@@ -75,8 +75,9 @@ def attempt(session: Session, settings: Settings, backend: MailBackend, notice: 
             last: bool) -> None:
     """One try at a notice. Raises TemporaryFailure for the worker to try again later,
     unless this was the `last` try: then, as when the relay refuses it for good, the notice
-    is dropped and a confirmation gives its daily slot back. A message that may have gone
-    out (the connection broke awaiting the reply) is neither retried nor given back."""
+    is dropped and a confirmation gives its daily slot back (a bounce also suppresses the
+    address). A message that may have gone out (the connection broke awaiting the reply) is
+    neither retried nor given back."""
     try:
         deliver(session, settings, backend, notice)
     except UnknownOutcome as exc:
@@ -86,6 +87,10 @@ def attempt(session: Session, settings: Settings, backend: MailBackend, notice: 
         if not last:
             raise
         _give_up(session, notice, "the relay kept failing")
+    except Bounce as exc:
+        _give_up(session, notice, f"bounced: {exc}")
+        # As for the digest: the mailbox does not exist, so nothing more is sent to it.
+        suppress(session, session.get(Subscriber, notice.subscriber_id).email, "bounce")
     except MailError as exc:
         _give_up(session, notice, f"refused: {exc}")
 

@@ -7,11 +7,12 @@ from sqlmodel import select
 from digest.celery_app import VISIBILITY_TIMEOUT
 from digest.mail.backends import get_backend
 from digest.mail.backends.memory import MemoryBackend
-from digest.mail.errors import Rejected, TemporaryFailure
+from digest.mail.errors import Bounce, Rejected, TemporaryFailure
 from digest.models import Subscriber
 from digest.subscribers import manage
 from digest.subscribers.notify import RETRIES, RETRY_MAX_SECONDS, Kind, attempt, deliver, retry_delay
 from digest.subscribers.signup import SignUpOutcome, confirm, sign_up
+from digest.subscribers.suppression import suppression_reason
 from digest.subscribers.tokens import Purpose, make_token
 from digest.tasks import send_notice
 from tests.conftest import make_settings
@@ -74,6 +75,18 @@ def test_a_confirmation_that_never_went_out_gives_its_daily_slot_back(session, s
     queued.accept = True
     assert sign_up(session, settings, queued, list_slug="news", email="fay@example.org") == \
         SignUpOutcome.CONFIRMATION_QUEUED
+
+
+def test_a_confirmation_that_bounces_suppresses_the_address(session, settings, news):
+    queued = Recorder()
+    sign_up(session, settings, queued, list_slug="news", email="nobody@example.org")
+    bouncing = MemoryBackend()
+    bouncing.failures["nobody@example.org"] = Bounce("550 5.1.1 no such user")
+    attempt(session, settings, bouncing, queued[0], last=False)
+    session.commit()
+    assert suppression_reason(session, "nobody@example.org") == "bounce"
+    assert sign_up(session, settings, queued, list_slug="news", email="nobody@example.org") == \
+        SignUpOutcome.SUPPRESSED
 
 
 def test_the_retry_policy_is_one_and_stays_inside_the_visibility_timeout():
