@@ -45,12 +45,3 @@ def arrived(smtp_server: SMTPSink, count: int) -> list:
     """The first `count` mails the server received, once they have."""
     wait_for(lambda: len(smtp_server.messages) >= count, timeout=30, interval=0.05)
     return smtp_server.messages[:count]
-
-
-@pytest.fixture
-def relay_later():
-    """A real SMTP server that is not up yet: its port refuses connections until the test
-    calls start()."""
-    sink = SMTPSink()
-    yield sink
-    sink.controller.stop(no_assert=True)
