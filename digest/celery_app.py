@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 import tomllib
+import uuid
 from datetime import timedelta
 
 from celery import Celery
@@ -11,8 +13,8 @@ from digest import PROJECT_ROOT
 from digest.settings import Settings
 
 # Redis redelivers a task that is not acknowledged within this time: it must exceed the
-# longest task, countdown and retry delay (batches last seconds; retries are re-queued by
-# the reconciler, not by countdowns).
+# longest task, countdown and retry delay (batches last seconds; transactional mail
+# retries wait at most ten minutes).
 VISIBILITY_TIMEOUT = 3600
 # A task still running at this age is killed (and, with acks_late, redelivered by the
 # broker later): it can never outlive the visibility timeout and run twice at once.
@@ -54,7 +56,52 @@ def make_celery(settings: Settings) -> Celery:
 
 def enqueue(settings: Settings, task: str, *args, times: int = 1) -> None:
     """Queue `task` with `args` on the broker, `times` times: how the CLI and the web hand
-    work to the workers."""
+    work to the workers. Send batches go through :func:`enqueue_batches`."""
+    if task == BATCH_TASK:
+        enqueue_batches(settings, args[0], times)
+        return
     app = make_celery(settings)
     for _ in range(times):
         app.send_task(task, args=list(args))
+
+
+BATCH_TASK = "digest.send_batch"
+
+
+def _queued_key(settings: Settings, edition_id: int) -> str:
+    return f"digest:{settings.celery_queue}:batches:{edition_id}"
+
+
+def enqueue_batches(settings: Settings, edition_id: int, count: int, countdown: float = 0) -> int:
+    """Queue up to `count` send batches of the edition, less the ones queued and not yet
+    started: whoever asks (start, resume, the reconciler every minute, a batch waiting out
+    an outage), rows that a queued batch will take never get a second one. Returns how many
+    were queued. Queued batches are counted in Redis (a sorted set of task ids by time
+    queued) when the broker or DIGEST_REDIS_URL is Redis; an id older than the broker's
+    visibility timeout counts as lost."""
+    app = make_celery(settings)
+    redis_url = settings.shared_redis_url
+    if redis_url is None:
+        for _ in range(count):
+            app.send_task(BATCH_TASK, args=[edition_id], countdown=countdown or None)
+        return count
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    key, now = _queued_key(settings, edition_id), time.time()
+    client.zremrangebyscore(key, "-inf", now - VISIBILITY_TIMEOUT)
+    wanted = max(0, count - client.zcard(key))
+    for _ in range(wanted):
+        task_id = uuid.uuid4().hex
+        client.zadd(key, {task_id: now + countdown})
+        client.expire(key, VISIBILITY_TIMEOUT)
+        app.send_task(BATCH_TASK, args=[edition_id], task_id=task_id, countdown=countdown or None)
+    return wanted
+
+
+def batch_started(settings: Settings, edition_id: int, task_id: str | None) -> None:
+    """A queued batch is running: it no longer counts as queued."""
+    if settings.shared_redis_url and task_id:
+        import redis
+
+        redis.Redis.from_url(settings.shared_redis_url).zrem(_queued_key(settings, edition_id), task_id)

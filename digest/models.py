@@ -177,6 +177,10 @@ class Edition(SQLModel, table=True):
     approved_at: datetime | None = _when()
     send_started_at: datetime | None = _when()
     sent_at: datetime | None = _when()
+    # Why the send is not moving, for ops ("relay unreachable since 14:05 UTC: ..."), and
+    # since when; cleared by the next message the relay accepts.
+    send_problem: str | None = Field(default=None, sa_type=Text)
+    send_problem_since: datetime | None = _when()
 
 
 class EditionItem(SQLModel, table=True):
@@ -217,7 +221,8 @@ class DeliveryStatus(StrEnum):
     SENDING = "sending"    # in flight: if its batch dies, the outcome is unknown
     SENT = "sent"
     DEFERRED = "deferred"
-    BOUNCED = "bounced"
+    BOUNCED = "bounced"    # the mailbox does not exist: the address is suppressed
+    FAILED = "failed"      # this message was refused (policy, size...): the address is kept
     SKIPPED = "skipped"
     EXPIRED = "expired"
     UNKNOWN = "unknown"
@@ -262,6 +267,28 @@ class Suppression(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     email_hash: str = Field(max_length=64, unique=True)
     reason: str = Field(max_length=32)
+    created_at: datetime = _created()
+
+
+class SuppressionAction(StrEnum):
+    SUPPRESS = "suppress"
+    LIFT = "lift"
+
+
+class SuppressionEvent(SQLModel, table=True):
+    """The audit of the suppression list: who suppressed or lifted an address, why and when.
+
+    Like :class:`Suppression` it keeps only the address's hash."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    email_hash: str = Field(max_length=64, index=True)
+    action: str = Field(max_length=16)
+    # The suppression reason set (suppress) or taken away (lift).
+    reason: str = Field(max_length=32)
+    # "system" for the service's own decisions (bounces, unsubscribes), "subscriber" for the
+    # person through a signed link, else whoever ran the command.
+    actor: str = Field(max_length=100)
+    note: str | None = Field(default=None, sa_type=Text)
     created_at: datetime = _created()
 
 

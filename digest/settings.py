@@ -46,6 +46,12 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     smtp_ssl: bool = False
     smtp_timeout: float = 30.0
+    # Connections to the relay per worker process, used at once by a batch and kept open
+    # between batches: a relay 40 ms away carries one message a round trip per connection.
+    smtp_connections: int = Field(default=16, ge=1, le=256)
+    # Connections to the relay from all workers together (counted in Redis when there is
+    # one). Postfix allows one client 50 at once by default (smtpd_client_connection_count_limit).
+    smtp_max_connections: int = Field(default=50, ge=1)
 
     # Base of every link in a mail (unsubscribe, preferences, view in browser).
     public_url: str = "https://digest.example.com"
@@ -81,6 +87,9 @@ class Settings(BaseSettings):
     # A batch that meets this many temporary failures in a row stops and leaves its rows
     # to a later batch (the reconciler re-queues them).
     smtp_max_consecutive_failures: int = Field(default=5, ge=1)
+    # This many policy refusals in a row (5.7.x, relay access denied, spam, a refused
+    # sender) pause the send: the relay refuses our mail, and ops are told why.
+    smtp_max_consecutive_refusals: int = Field(default=5, ge=1)
 
     # Global sending rate shared by all workers (through Redis when DIGEST_BROKER_URL is a
     # redis:// URL, else within the process). 0 means no limit.
@@ -132,7 +141,8 @@ class Settings(BaseSettings):
     staff_login_limit: str = "10 per 15 minutes"
     signup_limit_per_ip: str = "20 per hour"
     signup_limit_per_address: str = "5 per hour"
-    # Confirmation mails one pending subscription may get per day, however often it signs up.
+    # Confirmation mails one pending subscription may get per day, however often it signs up;
+    # one that never went out (queue full, relay refusing or down for good) does not count.
     confirmations_per_day: int = Field(default=3, ge=1, le=20)
     # Send a short "you are unsubscribed" mail after an unsubscribe (never after one-click).
     send_goodbye: bool = False
@@ -197,12 +207,17 @@ class Settings(BaseSettings):
         return self
 
     @property
-    def rate_limit_storage(self) -> str:
-        """The `limits` storage URI for the web's rate limits."""
+    def shared_redis_url(self) -> str | None:
+        """The Redis that every process of the deployment shares, if there is one."""
         for url in (self.redis_url, self.broker_url):
             if url and url.startswith(("redis://", "rediss://")):
                 return url
-        return "memory://"
+        return None
+
+    @property
+    def rate_limit_storage(self) -> str:
+        """The `limits` storage URI for the web's rate limits."""
+        return self.shared_redis_url or "memory://"
 
     @property
     def mail_domain(self) -> str:

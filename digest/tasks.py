@@ -7,13 +7,17 @@ from datetime import timedelta
 
 from celery import shared_task
 
+from digest.celery_app import batch_started, enqueue_batches
 from digest.db import session_scope
 from digest.ingest.service import ingest_due as ingest_due_service
 from digest.mail.backends import get_backend
+from digest.mail.errors import TemporaryFailure
 from digest.schedule import tick
+from digest.send import ledger
 from digest.send import service as send_service
 from digest.send.service import SendError
 from digest.settings import get_settings
+from digest.subscribers import notify
 
 log = logging.getLogger(__name__)
 
@@ -27,22 +31,28 @@ def start_send(edition_id: int) -> None:
         except SendError as exc:
             log.warning("send of edition %s not started: %s", edition_id, exc)
             return
-    enqueue_batches(edition_id, batches)
+    enqueue_batches(settings, edition_id, batches)
 
 
-def enqueue_batches(edition_id: int, count: int) -> None:
-    for _ in range(count):
-        send_batch.delay(edition_id)
-
-
-# Each batch is bounded (DIGEST_BATCH_SIZE messages over one connection: seconds, far below
-# the broker's visibility timeout) and idempotent, so acks_late redelivery is safe.
-@shared_task(name="digest.send_batch")
-def send_batch(edition_id: int) -> None:
+# Each batch is bounded (DIGEST_BATCH_SIZE messages over the process's pooled connections:
+# seconds, far below the broker's visibility timeout) and idempotent, so acks_late
+# redelivery is safe. A batch that found the relay out of reach queues one follow-up after
+# DIGEST_RETRY_BASE_SECONDS (its rows are deferred until then), so sending resumes that soon
+# after the relay is back; the follow-up counts as queued, so the reconciler adds none.
+@shared_task(name="digest.send_batch", bind=True)
+def send_batch(self, edition_id: int) -> None:
     settings = get_settings()
+    batch_started(settings, edition_id, self.request.id)
     with session_scope(settings.database_url) as session:
         report = send_service.send_batch(session, settings, get_backend(settings), edition_id)
-    log.info("edition %s batch: %s", edition_id, report.outcomes)
+    log.info("edition %s batch: %s%s", edition_id, send_service.format_outcomes(report.outcomes),
+             f" ({report.note})" if report.note else "")
+    if report.outage:
+        enqueue_batches(settings, edition_id, 1, countdown=settings.retry_base_seconds)
+    elif report.recovered:
+        with session_scope(settings.database_url) as session:
+            due = ledger.count_due(session, edition_id)
+        enqueue_batches(settings, edition_id, send_service.batches_for(settings, due))
 
 
 # Periodic (config/beat.toml): takes back dead batches' claims, re-queues pending rows and
@@ -53,7 +63,7 @@ def reconcile() -> None:
     with session_scope(settings.database_url) as session:
         due = send_service.reconcile(session)
     for edition_id, rows in due.items():
-        enqueue_batches(edition_id, send_service.batches_for(settings, rows))
+        enqueue_batches(settings, edition_id, send_service.batches_for(settings, rows))
 
 
 @shared_task(name="digest.schedule_tick")
@@ -73,3 +83,17 @@ def ingest_due() -> None:
     with session_scope(settings.database_url) as session:
         for report in ingest_due_service(session, settings):
             log.info("ingest %s: %s", report.source, report.summary())
+
+
+# One transactional mail, from ids (the worker renders it, so no address or token sits in
+# the broker). The retry policy is notify's, shared with the embedded mode's thread; its
+# longest countdown (notify.RETRY_MAX_SECONDS) is far below the visibility timeout.
+@shared_task(bind=True, name="digest.send_notice", autoretry_for=(TemporaryFailure,),
+             max_retries=notify.RETRIES, retry_backoff=notify.RETRY_BASE_SECONDS,
+             retry_backoff_max=notify.RETRY_MAX_SECONDS, retry_jitter=True)
+def send_notice(self, kind: str, subscriber_id: int, list_id: int | None) -> None:
+    settings = get_settings()
+    notice = notify.Notice(notify.Kind(kind), subscriber_id, list_id)
+    with session_scope(settings.database_url) as session:
+        notify.attempt(session, settings, get_backend(settings), notice,
+                       last=self.request.retries >= self.max_retries)

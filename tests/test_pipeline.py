@@ -6,7 +6,7 @@ import pytest
 from sqlmodel import func, select
 
 from digest.mail.backends.memory import MemoryBackend
-from digest.mail.errors import PermanentFailure
+from digest.mail.errors import Bounce
 from digest.models import Delivery, EditionStatus, Story, Subscriber, Subscription
 from digest.send.service import SendError, send_inline, start_send
 from digest.subscribers.suppression import is_suppressed
@@ -64,7 +64,7 @@ def test_a_hard_bounce_suppresses_the_address_and_the_rest_are_sent(session, set
     morning = sample_world(session, settings)["morning-briefing"]
     edition = approved_edition(session, morning)
     backend = MemoryBackend()
-    backend.failures["ada.lovelace@example.com"] = PermanentFailure("550 no such user", code=550)
+    backend.failures["ada.lovelace@example.com"] = Bounce("550 no such user", code=550)
 
     report = send_inline(session, settings, backend, edition.id)
 

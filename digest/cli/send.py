@@ -150,7 +150,8 @@ def _describe(p: Progress) -> str:
     return (f"edition {p.edition_id}: {p.status}  total {p.total}  sent {p.count('sent')}  "
             f"deferred {p.count('deferred')}  bounced {p.count('bounced')}  "
             f"skipped {p.count('skipped')}  unknown {p.count('unknown')}  "
-            f"expired {p.count('expired')}  left {p.left}  rate {p.rate:.0f}/s  eta {eta}")
+            f"expired {p.count('expired')}  failed {p.count('failed')}  left {p.left}  "
+            f"rate {p.rate:.0f}/s  eta {eta}" + (f"\n  {p.problem}" if p.problem else ""))
 
 
 def _watch(settings: Settings, edition_id: int, interval: float = 1.0) -> None:

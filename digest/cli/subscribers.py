@@ -1,5 +1,6 @@
-"""`digest subscribers`: import, export and suppress, over the same services the web uses."""
+"""`digest subscribers`: import, export, suppress and unsuppress, over the same services the web uses."""
 
+import getpass
 import sys
 from pathlib import Path
 
@@ -10,10 +11,10 @@ from digest.db import session_scope
 from digest.subscribers.addresses import BadAddress, normalise_email
 from digest.subscribers.importing import ImportFileError, export_csv, import_csv, write_report
 from digest.subscribers.signup import UnknownList
-from digest.subscribers.suppression import suppress
+from digest.subscribers.suppression import STRENGTH, lift, suppress, suppression_reason
 from digest.settings import get_settings
 
-subscribers_app = typer.Typer(help="Import, export and suppress subscribers.", no_args_is_help=True)
+subscribers_app = typer.Typer(help="Import, export, suppress and unsuppress subscribers.", no_args_is_help=True)
 app.add_typer(subscribers_app, name="subscribers")
 
 LIST = typer.Option(..., "--list", help="The list's slug.")
@@ -66,15 +67,53 @@ def subscribers_export(list_slug: str = LIST,
     typer.echo(f"{count} subscribers exported", err=True)
 
 
-@subscribers_app.command("suppress")
-def subscribers_suppress(email: str,
-                         reason: str = typer.Option("complaint", help="bounce, complaint, ...")) -> None:
-    """Put an address on the suppression list (e.g. after a spam complaint)."""
-    settings = get_settings()
+def _os_user() -> str:
     try:
-        address = normalise_email(email)
+        return getpass.getuser()
+    except (KeyError, OSError):     # no login name in the environment or the passwd file
+        return "unknown"
+
+
+BY = typer.Option(None, "--by", help="Who does this, for the audit (default: your OS user).")
+
+
+def _address(email: str) -> str:
+    try:
+        return normalise_email(email)
     except BadAddress as exc:
         fail(f"{email}: {exc}")
+
+
+@subscribers_app.command("suppress")
+def subscribers_suppress(
+        email: str,
+        reason: str = typer.Option("complaint", help=f"One of: {', '.join(STRENGTH)}. A stronger "
+                                   "reason replaces a weaker one, never the reverse."),
+        by: str | None = BY,
+        note: str | None = typer.Option(None, help="Why, for the audit.")) -> None:
+    """Put an address on the suppression list (e.g. after a spam complaint)."""
+    settings = get_settings()
+    address = _address(email)
     with session_scope(settings.database_url) as session:
-        suppress(session, address, reason)
-    typer.echo(f"{address} suppressed ({reason})")
+        try:
+            changed = suppress(session, address, reason, actor=by or _os_user(), note=note)
+        except ValueError as exc:
+            fail(str(exc))
+        kept = suppression_reason(session, address)
+    typer.echo(f"{address} suppressed ({reason})" if changed
+               else f"{address} stays suppressed ({kept}: at least as strong as {reason})")
+
+
+@subscribers_app.command("unsuppress")
+def subscribers_unsuppress(
+        email: str,
+        reason: str = typer.Option(..., help="Why it is lifted, for the audit."),
+        by: str | None = BY) -> None:
+    """Lift an address's suppression, whatever its reason; recorded with who, why and when."""
+    settings = get_settings()
+    address = _address(email)
+    with session_scope(settings.database_url) as session:
+        lifted = lift(session, address, actor=by or _os_user(), note=reason)
+    if lifted is None:
+        fail(f"{address} is not suppressed: nothing to lift")
+    typer.echo(f"{address} is no longer suppressed (was {lifted})")

@@ -42,6 +42,13 @@ def _encoded(value: str) -> str:
     return value if value.isascii() else Header(value, "utf-8").encode()
 
 
+def _to_header(name: str | None, address: str) -> str:
+    if address.isascii():
+        return formataddr((header_safe(name or ""), address), charset="utf-8")
+    # formataddr refuses a non-ASCII address; RFC 6532 carries it as UTF-8.
+    return f"{_encoded(name)} <{address}>" if name else address
+
+
 def message_id(edition_id: int, subscriber_id: int, domain: str) -> str:
     """Derived from (edition, subscriber), so a copy sent twice can be recognised."""
     return f"<digest.{edition_id}.{subscriber_id}@{domain}>"
@@ -164,7 +171,7 @@ class MailTemplate:
         text_values, html_values = personal_fields(personal)
         headers = [
             f"From: {self.from_header}",
-            f"To: {formataddr((header_safe(recipient_name or ''), recipient), charset='utf-8')}",
+            f"To: {_to_header(recipient_name, recipient)}",
             f"Subject: {_encoded(subject_prefix + self.rendered.subject)}",
             f"Date: {formatdate(localtime=False, usegmt=True)}",
             f"Message-ID: {message_id}",
@@ -175,7 +182,8 @@ class MailTemplate:
             f'Content-Type: multipart/alternative; boundary="{self.boundary}"',
         ]
         data = b"".join([
-            "\r\n".join(headers).encode("ascii"), b"\r\n\r\n",
+            # UTF-8 only for an internationalised address (RFC 6532: needs SMTPUTF8).
+            "\r\n".join(headers).encode("utf-8"), b"\r\n\r\n",
             self._head("plain"), self.parts[0].fill(text_values), b"\r\n",
             self._head("html"), self.parts[1].fill(html_values), b"\r\n",
             f"--{self.boundary}--\r\n".encode("ascii"),

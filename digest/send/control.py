@@ -20,16 +20,17 @@ from digest.mail.backends.base import MailBackend
 from digest.mail.errors import MailError
 from digest.models import DeliveryStatus, DigestList, Edition, EditionStatus, Subscriber, utcnow
 from digest.render.digest import personal_values
-from digest.send import ledger
+from digest.send import ledger, problems
 from digest.render.variants import ALL
 from digest.send.service import SendError, batches_for, mail_template, prepare_variants
 from digest.settings import Settings
 
 E = Edition.__table__
 
-#: What `retry-failed` makes due again. `unknown` rows may have arrived, so they are only
+#: What `retry-failed` makes due again (`failed`: refused by the relay's policy, which ops
+#: may since have fixed). `unknown` rows may have arrived, so they are only
 #: retried when asked (`include_unknown`); `sent`, `bounced` and `skipped` never are.
-RETRYABLE = (DeliveryStatus.DEFERRED, DeliveryStatus.EXPIRED)
+RETRYABLE = (DeliveryStatus.DEFERRED, DeliveryStatus.EXPIRED, DeliveryStatus.FAILED)
 
 #: How far back the current sending rate is measured.
 RATE_WINDOW = timedelta(seconds=30)
@@ -42,6 +43,7 @@ class Progress:
     counts: dict[str, int]
     rate: float                # messages per second over the last RATE_WINDOW
     eta_seconds: float | None  # at that rate; None when nothing is moving
+    problem: str | None = None  # why it is not moving ("relay unreachable since 14:05 UTC: ...")
 
     @property
     def total(self) -> int:
@@ -60,11 +62,13 @@ def progress(session: Session, edition_id: int) -> Progress:
     counts = ledger.counts(session, edition_id)
     rate = ledger.sent_since(session, edition_id, utcnow() - RATE_WINDOW) / RATE_WINDOW.total_seconds()
     left = sum(counts.get(s, 0) for s in ledger.OPEN_STATES)
-    return Progress(edition_id, edition.status, counts, rate, left / rate if rate and left else None)
+    return Progress(edition_id, edition.status, counts, rate, left / rate if rate and left else None,
+                    problems.describe(edition.send_problem, edition.send_problem_since))
 
 
 def pause_send(session: Session, edition_id: int) -> None:
-    """Sending -> paused. Batches stop before their next message (Attempts.begin checks)."""
+    """Sending -> paused. Batches stop before their next message (the ledger's start of each
+    message checks)."""
     _change(session, edition_id, (EditionStatus.SENDING,), EditionStatus.PAUSED, "pause")
     session.commit()
 
@@ -74,6 +78,7 @@ def resume_send(session: Session, settings: Settings, edition_id: int) -> int:
     come back when it releases them or its lease ends; none is skipped or sent twice."""
     _change(session, edition_id, (EditionStatus.PAUSED,), EditionStatus.SENDING, "resume")
     session.commit()
+    problems.clear(session, edition_id)  # ops say it is dealt with; a new one is noted anew
     return batches_for(settings, ledger.count_due(session, edition_id))
 
 

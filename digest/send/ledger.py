@@ -9,13 +9,14 @@ is committed as it happens, so a killed worker loses at most the message in flig
 from __future__ import annotations
 
 import secrets
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import Enum, StrEnum
+from enum import StrEnum
 
-from sqlalchemy import and_, bindparam, exists, func, insert, literal, or_, select, update
+from sqlalchemy import and_, bindparam, case, exists, func, insert, literal, or_, select, update
 from sqlmodel import Session
 
 from digest.db import is_postgres
@@ -76,9 +77,9 @@ def count_due(session: Session, edition_id: int) -> int:
 
 
 def claim(session: Session, edition_id: int, limit: int,
-          lease_seconds: int) -> tuple[str, list[tuple[int, int, str]]]:
+          lease_seconds: int) -> tuple[str, list[tuple[int, int, str, int]]]:
     """Take up to `limit` due rows for one batch:
-    (claim token, [(delivery id, subscriber id, variant key)])."""
+    (claim token, [(delivery id, subscriber id, variant key, attempts so far)])."""
     now = utcnow()
     token = secrets.token_hex(8)
     candidates = select(D.c.id).where(_due(edition_id, now)).order_by(D.c.id).limit(limit)
@@ -88,33 +89,37 @@ def claim(session: Session, edition_id: int, limit: int,
         update(D).where(D.c.id.in_(candidates.scalar_subquery()))
         .values(status=DeliveryStatus.CLAIMED, claim_token=token,
                 lease_until=now + timedelta(seconds=lease_seconds))
-        .returning(D.c.id, D.c.subscriber_id, D.c.variant_key)
+        .returning(D.c.id, D.c.subscriber_id, D.c.variant_key, D.c.attempts)
     )
     rows = sorted(tuple(row) for row in session.execute(statement).all())
     session.commit()
     return token, rows
 
 
-# Per message a batch writes the previous message's outcome and marks the next one in flight,
-# in ONE transaction: a crash between the two can never happen, and a killed worker leaves
-# at most the one in-flight row `sending` (the reconciler makes it `unknown`). The two
-# statements are built once from these builders, with bound parameters.
-def _begin(delivery_id):
-    """claimed -> sending, if the row is still ours, the edition still sending and the
-    subscriber still subscribed."""
+# Per message a batch's lane writes the previous message's outcome and marks the next one in
+# flight, in ONE transaction: a crash between the two can never happen, and a killed worker
+# leaves at most one row `sending` per open connection (the reconciler makes it `unknown`).
+# The commit is durable (no synchronous_commit=off): a database crash must not turn a row
+# whose data went out back into one that is sent again. Concurrent lanes share the cost:
+# their steps are written together, one transaction and one WAL flush for all of them.
+def _begin():
+    """claimed -> sending for the rows still ours, whose edition is still sending and
+    whose subscriber is still subscribed."""
     return update(D).where(
-        D.c.id == delivery_id, D.c.claim_token == bindparam("token"),
+        D.c.id.in_(bindparam("ids", expanding=True)), D.c.claim_token == bindparam("token"),
         D.c.status == DeliveryStatus.CLAIMED,
         exists().where(E.c.id == D.c.edition_id, E.c.status == EditionStatus.SENDING),
         exists().where(S.c.subscriber_id == D.c.subscriber_id, S.c.list_id == bindparam("list_id"),
                        S.c.status == SubscriptionStatus.ACTIVE)
-    ).values(status=DeliveryStatus.SENDING, attempts=D.c.attempts + 1)
+    ).values(status=DeliveryStatus.SENDING, attempts=D.c.attempts + 1).returning(D.c.id)
 
 
-def _finish(delivery_id):
-    """The outcome of an attempt; only a row the batch still holds."""
-    return update(D).where(D.c.id == delivery_id, D.c.claim_token == bindparam("token")).values(
+def _finish():
+    """The outcome of an attempt; only a row the batch still holds. A row refused at its
+    envelope never began, and its attempt is counted here (the backoff grows with it)."""
+    return update(D).where(D.c.id == bindparam("finished_id"), D.c.claim_token == bindparam("token")).values(
         status=bindparam("outcome"), last_error=bindparam("error"),
+        attempts=case((D.c.status == DeliveryStatus.CLAIMED, D.c.attempts + 1), else_=D.c.attempts),
         next_attempt_at=bindparam("next_attempt_at"), sent_at=bindparam("sent_at"),
         claim_token=None, lease_until=None)
 
@@ -125,113 +130,87 @@ class Outcome:
     status: DeliveryStatus
     error: str | None = None
     next_attempt_at: datetime | None = None
+    suppress: str | None = None  # an address to suppress with it ("bounce"), atomically
 
-    def params(self) -> dict:
+    def params(self, token: str) -> dict:
         return {"finished_id": self.delivery_id, "outcome": self.status.value, "error": self.error,
-                "next_attempt_at": self.next_attempt_at,
+                "next_attempt_at": self.next_attempt_at, "token": token,
                 "sent_at": utcnow() if self.status == DeliveryStatus.SENT else None}
 
 
-_NO_OUTCOME = {"finished_id": None, "outcome": None, "error": None, "next_attempt_at": None,
-               "sent_at": None}
+class _Step:
+    __slots__ = ("outcomes", "begin", "began", "refusal", "written", "error")
+
+    def __init__(self, outcomes: list[Outcome], begin: int | None):
+        self.outcomes, self.begin = outcomes, begin
+        self.began, self.refusal, self.written, self.error = False, None, False, None
 
 
-class Attempts:
-    """A batch's per-message ledger writes. :meth:`record` keeps an outcome until the next
-    :meth:`begin` (or :meth:`close`) writes it in the same transaction as that start:
-    one commit per message. `session` is the batch's session for everything else."""
+class Writer:
+    """A batch's per-message ledger writes, shared by its lanes (threads).
+
+    :meth:`step` writes outcomes and marks the next row in flight in one transaction.
+    Steps that arrive while another is being written wait and are then written together
+    by whichever lane gets the lock first (flat combining): one commit for many lanes."""
+
+    _FINISH, _BEGIN = _finish(), _begin()
 
     def __init__(self, session: Session, token: str, list_id: int):
         self.session, self.token, self.list_id = session, token, list_id
-        self._recorded: Outcome | None = None
+        self._waiting: list[_Step] = []
+        self._queue_lock = threading.Lock()
+        self._write_lock = threading.Lock()
 
-    def record(self, outcome: Outcome) -> None:
-        assert self._recorded is None, "an outcome is already waiting"
-        self._recorded = outcome
+    def step(self, outcomes: list[Outcome], begin: int | None) -> tuple[bool, Refusal | None]:
+        """(began, why not): the row `begin` may go out when began is True."""
+        step = _Step(outcomes, begin)
+        with self._queue_lock:
+            self._waiting.append(step)
+        with self._write_lock:
+            if not step.written:
+                with self._queue_lock:
+                    group, self._waiting = self._waiting, []
+                self._write(group)
+        if step.error is not None:
+            raise step.error
+        return step.began, step.refusal
 
-    def begin(self, delivery_id: int) -> bool:
-        """Write the recorded outcome, if any, and mark this row in flight if it may still
-        be sent; both commit together. False means: do not send it (see :func:`why_not`)."""
-        recorded, self._recorded = self._recorded, None
-        return self._write(recorded.params() if recorded else _NO_OUTCOME, delivery_id)
+    def _write(self, group: list[_Step]) -> None:
+        from digest.subscribers.suppression import suppress
 
-    def close(self) -> None:
-        """Write an outcome still waiting (the batch's last message)."""
-        recorded, self._recorded = self._recorded, None
-        if recorded is not None:
-            self._write(recorded.params(), None)
-
-    def _write(self, finished: dict, next_id: int | None) -> bool:
-        raise NotImplementedError
-
-
-class _SessionAttempts(Attempts):
-    """Two statements on the session, one commit (SQLite: the embedded mode)."""
-
-    _FINISH = _finish(bindparam("finished_id"))
-    _BEGIN = _begin(bindparam("next_id"))
-
-    def _write(self, finished: dict, next_id: int | None) -> bool:
-        # The session's Core connection: skips most of the ORM's per-call work.
         connection = self.session.connection()
-        if finished["finished_id"] is not None:
-            connection.execute(self._FINISH, {**finished, "token": self.token})
-        began = next_id is not None and connection.execute(
-            self._BEGIN, {"next_id": next_id, "token": self.token, "list_id": self.list_id}).rowcount == 1
-        self.session.commit()
-        return began
-
-
-def _compiled_step() -> tuple[str, dict]:
-    """The begin with the finish as a data-modifying CTE: one statement, so one round trip
-    and one atomic transaction in autocommit. The CTE runs whether or not the begin matches
-    a row, so a refused start still records the outcome. Compiled once for psycopg."""
-    from sqlalchemy.dialects.postgresql.psycopg import dialect
-
-    compiled = _begin(bindparam("next_id")).add_cte(_finish(bindparam("finished_id")).cte("finished")) \
-        .compile(dialect=dialect())
-    return compiled.string, {key: value.value if isinstance(value, Enum) else value
-                             for key, value in compiled.params.items()}
-
-
-class _PostgresAttempts(Attempts):
-    """One statement per message on the raw psycopg connection (autocommit, a server-side
-    prepared statement from its first run): no ORM, no SQLAlchemy statement handling on
-    the hot path."""
-
-    _STEP, _CONSTANTS = _compiled_step()
-
-    def __init__(self, session: Session, token: str, list_id: int):
-        super().__init__(session, token, list_id)
-        self._cursor = session.connection().connection.driver_connection.cursor()
-
-    def _write(self, finished: dict, next_id: int | None) -> bool:
-        self._cursor.execute(self._STEP, {**self._CONSTANTS, **finished, "next_id": next_id,
-                                          "token": self.token, "list_id": self.list_id}, prepare=True)
-        return self._cursor.rowcount == 1
+        finished = [o for step in group for o in step.outcomes]
+        try:
+            if finished:
+                connection.execute(self._FINISH, [o.params(self.token) for o in finished])
+            for outcome in finished:
+                if outcome.suppress:
+                    suppress(self.session, outcome.suppress, "bounce")
+            ids = [step.begin for step in group if step.begin is not None]
+            began = set(connection.execute(self._BEGIN, {"ids": ids, "token": self.token,
+                                                         "list_id": self.list_id}).scalars()) if ids else set()
+            self.session.commit()
+        except BaseException as exc:
+            self.session.rollback()
+            for step in group:
+                step.error = exc
+            raise
+        finally:
+            for step in group:
+                step.written = True
+        for step in group:
+            step.began = step.begin in began
+            if step.begin is not None and not step.began:
+                step.refusal = why_not(self.session, step.begin, self.token)
+        self.session.rollback()  # no read transaction left open between steps
 
 
 @contextmanager
-def attempts(session: Session, token: str, list_id: int) -> Iterator[Attempts]:
-    """The per-message writer for a batch holding `token`.
-
-    On PostgreSQL it runs on a connection of its own, in autocommit (each statement is its
-    own transaction: the combined statement above, and the batch's occasional single-statement
-    writes), with commits that do not wait for the WAL flush. A killed worker loses nothing
-    by that (the server has the commit); only a crash of the database server can lose the
-    last few milliseconds of outcomes. Set once per batch, it costs no round trip per message."""
-    if not is_postgres(session):
-        yield _SessionAttempts(session, token, list_id)
-        return
-    with session.get_bind().connect() as connection:
-        connection.execution_options(isolation_level="AUTOCOMMIT")
-        connection.exec_driver_sql("SET synchronous_commit = off")
-        try:
-            with Session(bind=connection, expire_on_commit=False) as batch_session:
-                yield _PostgresAttempts(batch_session, token, list_id)
-        finally:
-            # The connection goes back to the pool: it must not keep the setting.
-            connection.exec_driver_sql("RESET synchronous_commit")
+def writer(session: Session, token: str, list_id: int) -> Iterator[Writer]:
+    """The per-message writer for a batch holding `token`, on a connection of its own (the
+    batch's session stays free for its other writes while lanes send)."""
+    with Session(bind=session.get_bind(), expire_on_commit=False) as own:
+        yield Writer(own, token, list_id)
 
 
 class Refusal(StrEnum):
@@ -245,7 +224,9 @@ class Refusal(StrEnum):
 def why_not(session: Session, delivery_id: int, token: str) -> Refusal:
     row = session.execute(
         select(D.c.claim_token, D.c.status, E.c.status)
-        .join(E, E.c.id == D.c.edition_id).where(D.c.id == delivery_id)).one()
+        .join(E, E.c.id == D.c.edition_id).where(D.c.id == delivery_id)).one_or_none()
+    if row is None:
+        return Refusal.TAKEN  # the subscriber was erased meanwhile: the row went with them
     claim_token, status, edition_status = row
     if claim_token != token or status != DeliveryStatus.CLAIMED:
         return Refusal.TAKEN
@@ -272,6 +253,16 @@ def renew(session: Session, token: str, lease_seconds: int) -> None:
     session.execute(update(D).where(D.c.claim_token == token)
                     .values(lease_until=utcnow() + timedelta(seconds=lease_seconds)))
     session.commit()
+
+
+def defer_claimed(session: Session, token: str, reason: str, retry_at: datetime) -> int:
+    """A batch's untried rows wait for `retry_at` with the error (the relay is out of reach):
+    never left claimed until the lease runs out."""
+    result = session.execute(update(D).where(D.c.claim_token == token, D.c.status == DeliveryStatus.CLAIMED)
+                             .values(status=DeliveryStatus.DEFERRED, last_error=reason,
+                                     next_attempt_at=retry_at, claim_token=None, lease_until=None))
+    session.commit()
+    return result.rowcount
 
 
 def release(session: Session, token: str) -> None:

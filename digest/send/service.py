@@ -7,18 +7,16 @@ tasks call the very same ones.
 from __future__ import annotations
 
 import math
-import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from functools import lru_cache
+from datetime import timedelta
+from functools import lru_cache, partial
 
 from sqlalchemy import func, update
 from sqlmodel import Session, select
 
 from digest.mail.backends.base import MailBackend
 from digest.mail.dkim import DKIMSigner
-from digest.mail.errors import PermanentFailure, TemporaryFailure, UnknownOutcome
 from digest.mail.message import MailTemplate, OutgoingMessage, message_id
 from digest.models import (
     DeliveryStatus, DigestList, Edition, EditionItem, EditionStatus, EditionVariant, Subscriber,
@@ -27,10 +25,10 @@ from digest.models import (
 from digest.render.checks import check_edition, format_findings
 from digest.render.digest import Rendered, personal_values, render_edition, render_variant
 from digest.render.variants import ALL, variant_key
-from digest.send import ledger
-from digest.send.ratelimit import RateLimited, limiter_for
+from digest.send import lanes, ledger, problems
+from digest.send.ratelimit import limiter_for
 from digest.settings import Settings
-from digest.subscribers.suppression import email_hash, suppress
+from digest.subscribers.suppression import email_hash
 
 
 class SendError(Exception):
@@ -41,6 +39,8 @@ class SendError(Exception):
 class BatchReport:
     outcomes: dict[str, int] = field(default_factory=dict)
     note: str | None = None  # why the batch stopped early, if it did
+    outage: bool = False     # the relay could not be reached: try again after the retry delay
+    recovered: bool = False  # the relay took mail again after a problem: queue the rest now
 
     def add(self, status: DeliveryStatus, n: int = 1) -> None:
         if n:
@@ -120,10 +120,12 @@ def prepare_variants(session: Session, settings: Settings, edition: Edition,
 
 
 def send_batch(session: Session, settings: Settings, backend: MailBackend, edition_id: int) -> BatchReport:
-    """Claim up to batch_size due rows of the edition and send them over one connection.
+    """Claim up to batch_size due rows of the edition and send them over the backend's lanes
+    (up to DIGEST_SMTP_CONNECTIONS connections at once).
 
-    Each outcome is recorded as it happens; the rows this batch did not try (paused, server
-    trouble, hourly limit) are released for a later batch."""
+    Each outcome is recorded as it happens. Rows this batch did not try are released for a
+    later batch (paused, hourly limit, temporary failures in a row), or deferred with the
+    error when the relay cannot be reached; the edition says why it is not moving."""
     report = BatchReport()
     # populate_existing: the status is changed by Core updates that the identity map misses.
     edition = session.get(Edition, edition_id, populate_existing=True)
@@ -134,63 +136,57 @@ def send_batch(session: Session, settings: Settings, backend: MailBackend, editi
         ledger.finish_edition(session, edition_id)
         return report
     subscribers = {s.id: s for s in session.exec(
-        select(Subscriber).where(Subscriber.id.in_([sid for _, sid, _ in rows]))).all()}
+        select(Subscriber).where(Subscriber.id.in_([row[1] for row in rows]))).all()}
     suppressed = set(session.exec(select(Suppression.email_hash).where(
         Suppression.email_hash.in_([email_hash(s.email) for s in subscribers.values()]))).all())
-    skipped = [did for did, sid, _ in rows if email_hash(subscribers[sid].email) in suppressed]
+    # A subscriber erased since the claim took their rows along: nothing to send.
+    skipped = [did for did, sid, _, _ in rows
+               if sid not in subscribers or email_hash(subscribers[sid].email) in suppressed]
     ledger.mark(session, skipped, DeliveryStatus.SKIPPED, "address is suppressed", token)
     report.add(DeliveryStatus.SKIPPED, len(skipped))
+    templates = Templates(session, settings, edition)
     skipped_ids = set(skipped)
-    todo = [(did, subscribers[sid], key) for did, sid, key in rows if did not in skipped_ids]
+    todo = deque(
+        lanes.Row(did, attempts, partial(_message, settings, templates.get(key), edition, subscribers[sid]))
+        for did, sid, key, attempts in rows if did not in skipped_ids)
     session.commit()  # no transaction left open on this connection while the batch runs
-    with ledger.attempts(session, token, edition.list_id) as attempts:
-        _send_rows(attempts, settings, backend, edition, todo, report)
+    with ledger.writer(session, token, edition.list_id) as writer:
+        run = lanes.Run(settings, edition.send_started_at, writer, limiter_for(settings), todo)
+        with backend.lanes(settings.smtp_connections) as connections:
+            lanes.run_lanes(run, connections,
+                            renew=lambda: ledger.renew(session, token, settings.delivery_lease_seconds),
+                            renew_every=settings.delivery_lease_seconds / 3)
+    for status, n in run.outcomes.items():
+        report.add(DeliveryStatus(status), n)
+    ledger.mark(session, run.skipped, DeliveryStatus.SKIPPED, "no longer subscribed", token)
+    report.add(DeliveryStatus.SKIPPED, len(run.skipped))
+    _settle_stop(session, settings, edition_id, token, run, report)
     ledger.release(session, token)
     ledger.finish_edition(session, edition_id)
     return report
 
 
-def _send_rows(attempts: ledger.Attempts, settings: Settings, backend: MailBackend, edition: Edition,
-               todo: list[tuple[int, Subscriber, str]], report: BatchReport) -> None:
-    session, token = attempts.session, attempts.token
-    templates = Templates(session, settings, edition)
-    limiter = limiter_for(settings)
-    failures_in_a_row = 0
-    renew_every = settings.delivery_lease_seconds / 3
-    renew_at = time.monotonic() + renew_every
-    with backend:
-        for delivery_id, subscriber, key in todo:
-            if time.monotonic() > renew_at:
-                ledger.renew(session, token, settings.delivery_lease_seconds)
-                renew_at = time.monotonic() + renew_every
-            try:
-                limiter.acquire()
-            except RateLimited as limited:
-                report.note = str(limited)
-                break
-            # Writes the previous row's outcome too: one commit per message.
-            if not attempts.begin(delivery_id):
-                refusal = ledger.why_not(session, delivery_id, token)
-                if refusal == ledger.Refusal.STOPPED:
-                    break  # paused or cancelled: untried rows are released by the caller
-                if refusal == ledger.Refusal.UNSUBSCRIBED:
-                    ledger.mark(session, [delivery_id], DeliveryStatus.SKIPPED, "no longer subscribed", token)
-                    report.add(DeliveryStatus.SKIPPED)
-                continue
-            message = _message(settings, templates.get(key), edition, subscriber)
-            outcome = _deliver(session, settings, backend, edition, delivery_id, message)
-            attempts.record(outcome)
-            report.add(outcome.status)
-            if outcome.status in (DeliveryStatus.DEFERRED, DeliveryStatus.EXPIRED):
-                failures_in_a_row += 1
-                if failures_in_a_row >= settings.smtp_max_consecutive_failures:
-                    report.note = f"stopped after {failures_in_a_row} temporary failures in a row"
-                    break
-                # The server asked us to slow down (or is gone): back off before the next one.
-                time.sleep(settings.smtp_backoff_seconds * 2 ** (failures_in_a_row - 1))
-            else:
-                failures_in_a_row = 0
-    attempts.close()
+def _settle_stop(session: Session, settings: Settings, edition_id: int, token: str,
+                 run: lanes.Run, report: BatchReport) -> None:
+    """Say why the batch stopped, where ops will see it, and park the rows it left."""
+    stop = run.stop
+    if stop is None or stop.outage is False and stop.pause is False:
+        report.note = stop.note if stop else None
+        if run.outcomes.get(DeliveryStatus.SENT):
+            report.recovered = problems.clear(session, edition_id)
+        return
+    report.note = stop.note
+    if stop.outage:
+        report.outage = True
+        retry_at = utcnow() + timedelta(seconds=settings.retry_base_seconds)
+        ledger.defer_claimed(session, token, f"relay unreachable: {stop.note}", retry_at)
+        problems.note(session, edition_id, problems.UNREACHABLE, stop.note)
+    else:
+        problems.note(session, edition_id, problems.REFUSED, stop.note)
+        session.execute(update(Edition.__table__).where(
+            Edition.__table__.c.id == edition_id, Edition.__table__.c.status == EditionStatus.SENDING)
+            .values(status=EditionStatus.PAUSED))
+        session.commit()
 
 
 class Templates:
@@ -236,34 +232,6 @@ def _message(settings: Settings, template: MailTemplate, edition: Edition,
         recipient=subscriber.email, recipient_name=subscriber.name,
         message_id=message_id(edition.id, subscriber.id, template.domain),
         personal=personal, unsubscribe_url=personal.unsubscribe_url)
-
-
-def _deliver(session: Session, settings: Settings, backend: MailBackend, edition: Edition,
-             delivery_id: int, message: OutgoingMessage) -> ledger.Outcome:
-    """Send one message; its outcome, for the ledger to write with the next row's start."""
-    try:
-        backend.send(message)
-    except TemporaryFailure as failure:
-        status, retry_at = _retry_policy(session, settings, edition, delivery_id)
-        return ledger.Outcome(delivery_id, status, failure.reason, retry_at)
-    except PermanentFailure as failure:
-        suppress(session, message.recipient, "bounce")
-        return ledger.Outcome(delivery_id, DeliveryStatus.BOUNCED, failure.reason)
-    except UnknownOutcome as failure:
-        return ledger.Outcome(delivery_id, DeliveryStatus.UNKNOWN, failure.reason)
-    return ledger.Outcome(delivery_id, DeliveryStatus.SENT)
-
-
-def _retry_policy(session: Session, settings: Settings, edition: Edition,
-                  delivery_id: int) -> tuple[DeliveryStatus, datetime | None]:
-    """Deferred with exponential backoff (base doubling per attempt, capped at an hour) until
-    the retry window since the send started is over; then expired."""
-    now = utcnow()
-    if now - edition.send_started_at > timedelta(hours=settings.retry_window_hours):
-        return DeliveryStatus.EXPIRED, None
-    attempts = session.execute(select(ledger.D.c.attempts).where(ledger.D.c.id == delivery_id)).scalar_one()
-    delay = min(settings.retry_base_seconds * 2 ** max(attempts - 1, 0), 3600)
-    return DeliveryStatus.DEFERRED, now + timedelta(seconds=delay)
 
 
 def reconcile(session: Session) -> dict[int, int]:

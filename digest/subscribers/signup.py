@@ -3,26 +3,27 @@
 Whatever the case (new, pending, already active, suppressed, over the daily limit), the
 sign-up answers the caller the same way; :class:`SignUpOutcome` is for logs and tests
 only, never for the person at the form, so the form cannot tell who is subscribed.
+
+Neither function sends mail: each hands a :class:`~digest.subscribers.notify.Notice` to
+the `notify` callable it is given (a queue), so the answer never waits on the relay.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
 from enum import StrEnum
 
-from sqlalchemy import case, or_, update
+from sqlalchemy import update
 from sqlmodel import Session, select
 
-from digest.mail.backends.base import MailBackend
-from digest.mail.errors import MailError
 from digest.models import DigestList, Subscriber, Subscription, SubscriptionStatus, utcnow
 from digest.settings import Settings
-from digest.subscribers import notify
 from digest.subscribers.addresses import clean_name, normalise_email
 from digest.subscribers.bulk import upsert
-from digest.subscribers.suppression import SELF_SERVICE, lift_self_service, suppression_reason
+from digest.subscribers.notify import Kind, Notice, Notify
+from digest.subscribers.quota import give_back_confirmation_slot, take_confirmation_slot
+from digest.subscribers.suppression import lift_self_service, refuses_opt_in
 from digest.subscribers.tokens import InvalidToken, Purpose, read_token
 
 log = logging.getLogger(__name__)
@@ -33,10 +34,11 @@ class UnknownList(LookupError):
 
 
 class SignUpOutcome(StrEnum):
-    CONFIRMATION_SENT = "confirmation sent"
+    CONFIRMATION_QUEUED = "confirmation queued"
     ALREADY_ACTIVE = "already active"
     SUPPRESSED = "suppressed"
     LIMITED = "daily confirmation limit reached"
+    QUEUE_FULL = "confirmation not queued"
 
 
 def list_by_slug(session: Session, slug: str) -> DigestList:
@@ -52,9 +54,9 @@ def valid_topics(digest_list: DigestList, topics) -> list[str]:
     return [section for section in digest_list.sections if section in chosen]
 
 
-def sign_up(session: Session, settings: Settings, backend: MailBackend, *, list_slug: str,
+def sign_up(session: Session, settings: Settings, notify: Notify, *, list_slug: str,
             email: str, name: str | None = None, topics=()) -> SignUpOutcome:
-    """Record a pending subscription and send a confirmation, at most
+    """Record a pending subscription and queue a confirmation, at most
     ``confirmations_per_day`` a day. Raises BadAddress or UnknownList; commits.
 
     An unauthenticated sign-up never changes an existing subscriber (anyone can type
@@ -62,8 +64,7 @@ def sign_up(session: Session, settings: Settings, backend: MailBackend, *, list_
     """
     digest_list = list_by_slug(session, list_slug)
     address = normalise_email(email)
-    reason = suppression_reason(session, address)
-    if reason is not None and reason not in SELF_SERVICE:
+    if refuses_opt_in(session, address):
         return SignUpOutcome.SUPPRESSED
     subscriber_id = _ensure_subscriber(session, address, clean_name(name))
     session.exec(upsert(session)(Subscription).values(
@@ -75,12 +76,15 @@ def sign_up(session: Session, settings: Settings, backend: MailBackend, *, list_
     if subscription.status == SubscriptionStatus.ACTIVE:
         session.commit()
         return SignUpOutcome.ALREADY_ACTIVE
-    allowed = _take_confirmation_slot(session, subscription.id, settings.confirmations_per_day)
+    allowed = take_confirmation_slot(session, subscription.id, settings.confirmations_per_day)
     session.commit()
     if not allowed:
         return SignUpOutcome.LIMITED
-    notify.send_confirmation(settings, backend, session.get(Subscriber, subscriber_id), digest_list)
-    return SignUpOutcome.CONFIRMATION_SENT
+    if not notify(Notice(Kind.CONFIRM, subscriber_id, digest_list.id)):
+        give_back_confirmation_slot(session, subscriber_id, digest_list.id)
+        session.commit()
+        return SignUpOutcome.QUEUE_FULL
+    return SignUpOutcome.CONFIRMATION_QUEUED
 
 
 def _ensure_subscriber(session: Session, address: str, name: str | None) -> int:
@@ -90,24 +94,6 @@ def _ensure_subscriber(session: Session, address: str, name: str | None) -> int:
     return session.exec(select(Subscriber.id).where(Subscriber.email == address)).one()
 
 
-def _take_confirmation_slot(session: Session, subscription_id: int, per_day: int) -> bool:
-    """Count one confirmation in the subscription's 24-hour window, if the window has room.
-
-    One conditional UPDATE, so concurrent sign-ups cannot both take the last slot."""
-    now = utcnow()
-    table = Subscription.__table__
-    window_over = or_(table.c.confirmation_window_at.is_(None),
-                      table.c.confirmation_window_at < now - timedelta(days=1))
-    result = session.execute(
-        update(table)
-        .where(table.c.id == subscription_id,
-               or_(window_over, table.c.confirmations_sent < per_day))
-        .values(confirmations_sent=case((window_over, 1), else_=table.c.confirmations_sent + 1),
-                confirmation_window_at=case((window_over, now),
-                                            else_=table.c.confirmation_window_at)))
-    return result.rowcount == 1
-
-
 @dataclass(frozen=True)
 class Confirmed:
     subscriber: Subscriber
@@ -115,8 +101,8 @@ class Confirmed:
     newly: bool   # False when it was already active (a second click): no second welcome
 
 
-def confirm(session: Session, settings: Settings, backend: MailBackend, token: str) -> Confirmed:
-    """Activate the subscription a confirmation token names and send the welcome mail.
+def confirm(session: Session, settings: Settings, notify: Notify, token: str) -> Confirmed:
+    """Activate the subscription a confirmation token names and queue the welcome mail.
 
     Raises InvalidToken (tampered, expired, other purpose, or the subscriber is gone)."""
     subscriber_id, list_id = read_token(settings.secret_key, Purpose.CONFIRM, token)
@@ -126,8 +112,7 @@ def confirm(session: Session, settings: Settings, backend: MailBackend, token: s
         raise InvalidToken("this link is no longer valid")
     subscriber = session.get(Subscriber, subscriber_id)
     digest_list = session.get(DigestList, list_id)
-    reason = suppression_reason(session, subscriber.email)
-    if reason is not None and reason not in SELF_SERVICE:
+    if refuses_opt_in(session, subscriber.email):
         raise InvalidToken("this address can no longer be subscribed")
     table = Subscription.__table__
     # Conditional, so two clicks racing send one welcome between them.
@@ -141,9 +126,7 @@ def confirm(session: Session, settings: Settings, backend: MailBackend, token: s
         return Confirmed(subscriber, digest_list, newly=False)
     lift_self_service(session, subscriber.email)
     session.commit()
-    try:
-        notify.send_welcome(settings, backend, subscriber, digest_list)
-    except MailError as exc:
+    if not notify(Notice(Kind.WELCOME, subscriber.id, digest_list.id)):
         # The subscription stands; a missing welcome is not worth failing the click for.
-        log.warning("welcome mail to subscriber %s not sent: %s", subscriber.id, exc)
+        log.warning("welcome mail to subscriber %s not queued", subscriber.id)
     return Confirmed(subscriber, digest_list, newly=True)

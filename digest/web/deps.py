@@ -1,4 +1,4 @@
-"""What every router takes from the app: settings, a database session, templates, mail."""
+"""What every router takes from the app: settings, a database session, templates, the mail queue."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from sqlmodel import Session
 
 from digest import PROJECT_ROOT
 from digest.db import get_engine
-from digest.mail.backends import MailBackend, get_backend
+from digest.notices import notifier
 from digest.settings import Settings
+from digest.subscribers.notify import Notify
 
 templates = Jinja2Templates(directory=PROJECT_ROOT / "templates" / "web")
 
@@ -25,8 +26,9 @@ def db_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def mail_backend(request: Request) -> MailBackend:
-    return get_backend(request.app.state.settings)
+def notify(request: Request) -> Notify:
+    """Where the transactional mails go: a queue, never the relay in the request."""
+    return notifier(request.app.state.settings)
 
 
 def page(request: Request, name: str, status_code: int = 200, **context):

@@ -8,23 +8,19 @@ The signed token is the authority, so these forms need no CSRF cookie and no log
 from __future__ import annotations
 
 import json
-import logging
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
-from digest.mail.backends import MailBackend
-from digest.mail.errors import MailError
-from digest.models import DigestList, Subscriber
+from digest.models import DigestList
 from digest.settings import Settings
 from digest.subscribers import manage
-from digest.subscribers.notify import send_goodbye
+from digest.subscribers.notify import Kind, Notice, Notify, list_name
 from digest.subscribers.tokens import InvalidToken, Purpose, make_token, read_token
-from digest.web.deps import db_session, mail_backend, page, settings
+from digest.web.deps import db_session, notify, page, settings
 
-log = logging.getLogger(__name__)
 router = APIRouter()
 
 
@@ -47,24 +43,18 @@ def unsubscribe_page(request: Request, token: str, session: Session = Depends(db
 def unsubscribe_submit(request: Request, token: str,
                        one_click: str = Form("", alias="List-Unsubscribe"),
                        scope: str = Form("list"), session: Session = Depends(db_session),
-                       config: Settings = Depends(settings),
-                       backend: MailBackend = Depends(mail_backend)):
+                       config: Settings = Depends(settings), queue: Notify = Depends(notify)):
     subscriber_id, list_id = _ids(config, Purpose.UNSUBSCRIBE, token)
     target = None if scope == "all" else list_id
     changed = manage.unsubscribe(session, subscriber_id, target)
     if one_click == "One-Click":
         # RFC 8058: the mail client POSTs this itself; a 200, no redirect, nothing to click.
         return PlainTextResponse("You are unsubscribed.\n")
-    digest_list = session.get(DigestList, target) if target is not None else None
-    list_name = digest_list.name if digest_list else f"every {config.brand_name} list"
-    subscriber = session.get(Subscriber, subscriber_id)
-    if changed and config.send_goodbye and subscriber is not None:
-        try:
-            send_goodbye(config, backend, subscriber, target, list_name)
-        except MailError as exc:
-            log.warning("goodbye mail to subscriber %s not sent: %s", subscriber_id, exc)
+    if changed and config.send_goodbye:
+        queue(Notice(Kind.GOODBYE, subscriber_id, target))
     preferences = make_token(config.secret_key, Purpose.PREFERENCES, subscriber_id, list_id)
-    return page(request, "unsubscribed.html", list_name=list_name,
+    digest_list = session.get(DigestList, target) if target is not None else None
+    return page(request, "unsubscribed.html", list_name=list_name(config, digest_list),
                 preferences_url=f"/preferences/{preferences}")
 
 

@@ -15,15 +15,14 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlmodel import Session, select
 
-from digest.mail.backends import MailBackend
-from digest.mail.errors import MailError
 from digest.models import DigestList
 from digest.settings import Settings
 from digest.subscribers.addresses import BadAddress, normalise_email
+from digest.subscribers.notify import Notify
 from digest.subscribers.signup import UnknownList, confirm, list_by_slug, sign_up
 from digest.subscribers.tokens import InvalidToken, Purpose, read_token
 from digest.web import csrf
-from digest.web.deps import db_session, mail_backend, page, settings
+from digest.web.deps import db_session, notify, page, settings
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -63,21 +62,17 @@ def _client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _attempt(request: Request, session: Session, config: Settings, backend: MailBackend,
+def _attempt(request: Request, session: Session, config: Settings, queue: Notify,
              slug: str, email: str, name: str | None, topics: list[str]) -> None:
-    """Apply the limits and sign up; raises BadAddress, or HTTPException (429, 503)."""
+    """Apply the limits and sign up; raises BadAddress, or HTTPException (429). The
+    confirmation is only queued, so the relay's state never shows in the answer."""
     limits = request.app.state.signup_limits
     if not limits.allow_ip(_client_ip(request)):
         raise HTTPException(429, "Too many sign-ups from your network. Please try again later.")
     if not limits.allow_address(normalise_email(email)):
         log.info("sign-up for list %s: per-address limit reached", slug)
         return
-    try:
-        outcome = sign_up(session, config, backend, list_slug=slug, email=email, name=name, topics=topics)
-    except MailError as exc:
-        log.warning("sign-up for list %s: confirmation not sent: %s", slug, exc)
-        raise HTTPException(503, "We could not send the confirmation mail just now. "
-                                 "Please try again in a few minutes.") from None
+    outcome = sign_up(session, config, queue, list_slug=slug, email=email, name=name, topics=topics)
     log.info("sign-up for list %s: %s", slug, outcome)
 
 
@@ -85,14 +80,14 @@ def _attempt(request: Request, session: Session, config: Settings, backend: Mail
 def signup_submit(request: Request, slug: str, email: str = Form(""), name: str = Form(""),
                   topics: list[str] = Form([]), website: str = Form(""),
                   csrf_token: str = Form(""), session: Session = Depends(db_session),
-                  config: Settings = Depends(settings), backend: MailBackend = Depends(mail_backend)):
+                  config: Settings = Depends(settings), queue: Notify = Depends(notify)):
     digest_list = _list_or_404(session, slug)
     csrf.check(request, csrf_token)
     if website:     # the honeypot: a field people cannot see and bots fill in
         log.info("sign-up for list %s: honeypot filled, ignored", slug)
         return page(request, "signup_done.html", digest_list=digest_list, message=ACCEPTED)
     try:
-        _attempt(request, session, config, backend, slug, email, name or None, topics)
+        _attempt(request, session, config, queue, slug, email, name or None, topics)
     except BadAddress as exc:
         return _form(request, digest_list, status_code=422, error=f"Please check the address: {exc}",
                      values={"email": email, "name": name, "topics": topics})
@@ -107,12 +102,12 @@ class SignUpRequest(BaseModel):
 
 @router.post("/api/lists/{slug}/subscribe", status_code=202)
 def signup_api(request: Request, slug: str, body: SignUpRequest, session: Session = Depends(db_session),
-               config: Settings = Depends(settings), backend: MailBackend = Depends(mail_backend)):
+               config: Settings = Depends(settings), queue: Notify = Depends(notify)):
     """JSON sign-up for forms embedded elsewhere. No CSRF token: a JSON body cannot be
     sent cross-site without a CORS preflight, which this app never grants."""
     _list_or_404(session, slug)
     try:
-        _attempt(request, session, config, backend, slug, body.email, body.name, body.topics)
+        _attempt(request, session, config, queue, slug, body.email, body.name, body.topics)
     except BadAddress as exc:
         return JSONResponse({"detail": f"invalid email address: {exc}"}, status_code=422)
     return {"detail": ACCEPTED}
@@ -135,9 +130,9 @@ def confirm_page(request: Request, token: str, config: Settings = Depends(settin
 
 @router.post("/confirm/{token}")
 def confirm_submit(request: Request, token: str, session: Session = Depends(db_session),
-                   config: Settings = Depends(settings), backend: MailBackend = Depends(mail_backend)):
+                   config: Settings = Depends(settings), queue: Notify = Depends(notify)):
     try:
-        confirmed = confirm(session, config, backend, token)
+        confirmed = confirm(session, config, queue, token)
     except InvalidToken as exc:
         return _invalid_link(request, exc)
     return page(request, "confirmed.html", digest_list=confirmed.digest_list, status="active")

@@ -3,7 +3,7 @@
 import pytest
 
 from digest.mail.backends.smtp import SMTPBackend
-from digest.mail.errors import PermanentFailure, TemporaryFailure
+from digest.mail.errors import Bounce, Rejected, TemporaryFailure
 from digest.mail.message import OutgoingMessage
 from tests.smtp_server import SMTPSink, free_port
 
@@ -37,7 +37,7 @@ def test_replies_are_classified_per_recipient(smtp_server):
     smtp_server.refuse["busy@example.net"] = "451 4.3.0 try later"
     smtp_server.refuse["full@example.net"] = "552 5.2.2 mailbox full"
     with SMTPBackend(host="127.0.0.1", port=smtp_server.port) as backend:
-        with pytest.raises(PermanentFailure) as bounced:
+        with pytest.raises(Bounce) as bounced:
             backend.send(message("gone@example.net"))
         with pytest.raises(TemporaryFailure) as deferred:
             backend.send(message("busy@example.net"))
@@ -52,7 +52,7 @@ def test_replies_are_classified_per_recipient(smtp_server):
 def test_a_refused_sender_is_never_a_bounce_and_the_connection_goes_on(smtp_server):
     smtp_server.refuse_sender["held@example.org"] = "550 5.7.1 sender not allowed"
     with SMTPBackend(host="127.0.0.1", port=smtp_server.port) as backend:
-        with pytest.raises(TemporaryFailure, match="sender refused") as refused:
+        with pytest.raises(Rejected, match="the relay refuses our mail") as refused:
             backend.send(message("a@example.net", sender="held@example.org"))
         assert refused.value.code == 550 and backend.connection is not None
         backend.send(message("b@example.net"))
@@ -70,7 +70,7 @@ def test_a_dropped_connection_defers_and_the_next_message_reconnects(smtp_server
     with SMTPBackend(host="127.0.0.1", port=smtp_server.port) as backend:
         backend.send(message("a@example.net"))
         backend.send(message("b@example.net"))
-        with pytest.raises(TemporaryFailure, match="connection lost"):
+        with pytest.raises(TemporaryFailure, match="lost"):
             backend.send(message("c@example.net"))
         backend.send(message("c@example.net"))
     assert smtp_server.recipients() == ["a@example.net", "b@example.net", "c@example.net"]

@@ -1,11 +1,28 @@
-"""Reading what the subscriber services sent: links out of real mails."""
+"""Sending what the subscriber services queue, and reading links out of the mails."""
 
 from __future__ import annotations
 
 import re
 from email import message_from_bytes, policy
 
+from digest.db import session_scope
+from digest.mail.backends.memory import MemoryBackend
 from digest.mail.message import OutgoingMessage
+from digest.settings import Settings
+from digest.subscribers.notify import Notice, attempt
+
+
+class SendNow:
+    """A `notify` that sends each notice at once into memory, as the queue's worker would."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings, self.backend = settings, MemoryBackend()
+        self.outbox = self.backend.outbox
+
+    def __call__(self, notice: Notice) -> bool:
+        with session_scope(self.settings.database_url) as session:
+            attempt(session, self.settings, self.backend, notice, last=True)
+        return True
 
 
 def parsed(message: OutgoingMessage):

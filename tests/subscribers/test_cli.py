@@ -1,15 +1,18 @@
 """The `digest subscribers` and `digest serve` commands, run as real processes."""
 
+import getpass
 import subprocess
 import sys
 import time
 
 import httpx
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from digest import migrate
 from digest.db import get_engine
+from digest.models import SuppressionEvent
 from digest.sample import load_lists_and_subscribers
+from digest.subscribers.suppression import email_hash
 from tests.smtp_server import free_port
 from tests.workers import digest_env
 
@@ -75,3 +78,29 @@ def test_serve_answers_on_loopback(tmp_path):
         server.wait(timeout=10)
     assert page.status_code == 200 and "Subscribe to Tech &amp; Science Weekly" in page.text
     assert page.headers["referrer-policy"] == "no-referrer"
+
+
+def test_unsuppress_lifts_with_who_and_why_and_says_when_there_is_nothing(tmp_path):
+    env = cli_env(tmp_path)
+    suppressed = digest(env, "subscribers", "suppress", "Gone@Example.org", "--reason", "bounce")
+    assert suppressed.returncode == 0 and suppressed.stdout == "gone@example.org suppressed (bounce)\n"
+    weaker = digest(env, "subscribers", "suppress", "gone@example.org", "--reason", "unsubscribed")
+    assert "stays suppressed (bounce" in weaker.stdout
+    lifted = digest(env, "subscribers", "unsuppress", "gone@example.org", "--reason", "mailbox fixed",
+                    "--by", "kim")
+    assert lifted.returncode == 0, lifted.stderr
+    assert lifted.stdout == "gone@example.org is no longer suppressed (was bounce)\n"
+    again = digest(env, "subscribers", "unsuppress", "gone@example.org", "--reason", "again")
+    assert again.returncode == 1 and "gone@example.org is not suppressed: nothing to lift" in again.stderr
+    bad = digest(env, "subscribers", "suppress", "x@example.org", "--reason", "spam")
+    assert bad.returncode == 1 and "unknown suppression reason 'spam'" in bad.stderr
+
+    with Session(get_engine(env["DIGEST_DATABASE_URL"])) as session:
+        events = session.exec(select(SuppressionEvent).order_by(SuppressionEvent.id)).all()
+    get_engine(env["DIGEST_DATABASE_URL"]).dispose()
+    assert [(e.action, e.reason, e.actor, e.note) for e in events] == [
+        ("suppress", "bounce", getpass.getuser(), None),
+        ("suppress", "unsubscribed", getpass.getuser(), None),
+        ("lift", "bounce", "kim", "mailbox fixed"),
+    ]
+    assert {e.email_hash for e in events} == {email_hash("gone@example.org")}

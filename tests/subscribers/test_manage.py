@@ -9,6 +9,7 @@ from digest.subscribers import manage
 from digest.subscribers.signup import SignUpOutcome, sign_up
 from digest.subscribers.suppression import email_hash, is_suppressed
 from tests.factories import active_emails, approved_edition, sample_world
+from tests.subscribers.helpers import SendNow
 
 ADA = "ada.lovelace@example.com"
 
@@ -82,8 +83,8 @@ def test_erasure_leaves_only_a_hash_and_the_person_may_come_back(session, settin
     assert not manage.unsubscribe(session, ada.id, None)
 
     # Her own choice, so her own new sign-up may lift it (after she confirms).
-    assert sign_up(session, settings, backend, list_slug="morning-briefing",
-                   email=ADA) == SignUpOutcome.CONFIRMATION_SENT
+    assert sign_up(session, settings, SendNow(settings), list_slug="morning-briefing",
+                   email=ADA) == SignUpOutcome.CONFIRMATION_QUEUED
 
 
 def test_lists_without_subscription_show_unchosen(session, settings):

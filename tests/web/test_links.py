@@ -17,7 +17,8 @@ from digest.web.app import create_app
 from tests.conftest import make_settings
 from tests.factories import approved_edition, sample_world
 from tests.subscribers.helpers import link, path_of
-from tests.web.conftest import sign_up
+from tests.web.conftest import arrived, sign_up
+from tests.workers import wait_for
 
 ADA = "ada.lovelace@example.com"
 
@@ -133,14 +134,20 @@ def test_preferences_page_saves_and_gives_the_data_then_erases(client, web_setti
 def test_a_name_with_a_line_break_adds_no_header_to_any_mail(tmp_path, web_settings, smtp_server, sqlite_session):
     settings = make_settings(tmp_path, web_settings.database_url, mail_backend="smtp",
                              smtp_port=smtp_server.port, public_url="http://testserver", send_goodbye=True)
+
+    def bobs():
+        return [m for m in smtp_server.messages if m["To"].addresses[0].addr_spec == "bob@example.org"]
+
     with TestClient(create_app(settings)) as client:
         sign_up(client, slug="morning-briefing", email="bob@example.org", name="Bob\r\nBcc: x@y")
-        client.post(path_of(link(smtp_server.messages[0], "confirm")))            # welcome
+        client.post(path_of(link(arrived(smtp_server, 1)[0], "confirm")))        # welcome
+        arrived(smtp_server, 2)
         morning = sample_world(sqlite_session, settings)["morning-briefing"]
         send_inline(sqlite_session, settings, get_backend(settings),             # the digest
                     approved_edition(sqlite_session, morning).id)
         client.post(path_of(link(smtp_server.messages[1], "unsubscribe")), data={"scope": "list"})  # goodbye
-    mails = [m for m in smtp_server.messages if m["To"].addresses[0].addr_spec == "bob@example.org"]
+        wait_for(lambda: len(bobs()) >= 4, timeout=30)
+    mails = bobs()
     assert [m["Subject"].split(" ")[0] for m in mails][:2] == ["Confirm", "Welcome"]
     assert mails[-1]["Subject"].startswith("You are unsubscribed")
     assert len(mails) == 4

@@ -7,7 +7,7 @@ from digest.models import Subscriber, Subscription
 from digest.web.app import create_app
 from tests.conftest import make_settings
 from tests.subscribers.helpers import link, path_of
-from tests.web.conftest import sign_up
+from tests.web.conftest import arrived, sign_up
 
 
 def test_the_answer_is_the_same_for_new_pending_and_active_addresses(client, smtp_server):
@@ -16,12 +16,13 @@ def test_the_answer_is_the_same_for_new_pending_and_active_addresses(client, smt
     active = sign_up(client, email="ada.lovelace@example.com")   # active in the sample data
     assert new.status_code == pending.status_code == active.status_code == 200
     assert new.text == pending.text == active.text
+    arrived(smtp_server, 2)
     assert smtp_server.recipients() == ["newcomer@example.org", "newcomer@example.org"]
 
 
 def test_confirming_through_the_pages(client, smtp_server, sqlite_session):
     sign_up(client, email="Kim@Example.org", name="Kim", topics=["science"])
-    confirm = path_of(link(smtp_server.messages[0], "confirm"))
+    confirm = path_of(link(arrived(smtp_server, 1)[0], "confirm"))
     page = client.get(confirm)
     assert page.status_code == 200 and "Confirm my subscription" in page.text
     kim = sqlite_session.exec(select(Subscriber).where(Subscriber.email == "kim@example.org")).one()
@@ -30,7 +31,7 @@ def test_confirming_through_the_pages(client, smtp_server, sqlite_session):
     done = client.post(confirm)
     assert done.status_code == 200 and 'id="subscription-status">active<' in done.text
     assert sqlite_session.exec(status).one() == "active"
-    assert smtp_server.messages[1]["Subject"] == "Welcome to Tech & Science Weekly"
+    assert arrived(smtp_server, 2)[1]["Subject"] == "Welcome to Tech & Science Weekly"
 
 
 def test_a_bad_address_is_named_and_nothing_sent(client, smtp_server):
@@ -61,6 +62,7 @@ def test_the_json_api(client, smtp_server):
     refused = client.post("/api/lists/tech-and-science/subscribe", json={"email": "nope"})
     assert refused.status_code == 422 and "invalid email address" in refused.json()["detail"]
     assert client.post("/api/lists/no-such-list/subscribe", json={"email": "a@example.org"}).status_code == 404
+    arrived(smtp_server, 1)
     assert smtp_server.recipients() == ["api@example.org"]
 
 
@@ -75,6 +77,7 @@ def test_per_ip_and_per_address_limits(tmp_path, web_settings, smtp_server):
         over = client.post("/api/lists/tech-and-science/subscribe", json={"email": "c@example.org"})
     assert [a.status_code for a in answers] == [202, 202, 202, 202]
     assert over.status_code == 429
+    arrived(smtp_server, 3)
     assert smtp_server.recipients() == ["same@example.org", "same@example.org", "b@example.org"]
 
 
@@ -89,3 +92,4 @@ def test_limits_are_shared_through_redis(tmp_path, web_settings, smtp_server, re
                  two.post("/api/lists/tech-and-science/subscribe", json={"email": "r2@example.org"}).status_code,
                  one.post("/api/lists/tech-and-science/subscribe", json={"email": "r3@example.org"}).status_code]
     assert codes == [202, 202, 429]
+    assert sorted(m["To"] for m in arrived(smtp_server, 2)) == ["r1@example.org", "r2@example.org"]

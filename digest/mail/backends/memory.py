@@ -1,6 +1,6 @@
 """Keeps messages in a list, for tests; still checks that each one is a well-formed mail.
 
-Tests inject failures per recipient (``backend.failures[address] = PermanentFailure(...)``)
+Tests inject failures per recipient (``backend.failures[address] = Bounce(...)``)
 rather than patching internals.
 """
 

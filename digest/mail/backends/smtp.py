@@ -1,61 +1,104 @@
-"""SMTP delivery over one reused connection, with replies classified for the ledger.
+"""One SMTP connection that carries a stream of messages, one round trip each.
 
-When the server offers PIPELINING (RFC 2920), MAIL, RCPT and DATA go out in one write and
-their replies are read in order: two round trips per message instead of four. Otherwise the
-same commands go one by one, each waiting for its reply. Either way the replies are judged
-alike."""
+When the server offers PIPELINING (RFC 2920) the end of one message's data goes out in the
+same write as the next message's MAIL FROM, RCPT TO and DATA, and their replies come back
+together: one round trip a message. Otherwise the same commands go one by one, each
+waiting for its reply. Either way every reply is judged by :func:`digest.mail.replies.judge`.
+
+The ledger decides when data may go out: :meth:`Gate.begin` is called between the 354 and
+the data, and only a True answer lets the data go. A message whose start is refused
+(paused, unsubscribed meanwhile) is abandoned by closing the connection in the middle of
+its DATA, which makes the server drop it (RFC 5321 4.1.1.4); the next message reconnects.
+"""
 
 from __future__ import annotations
 
 import re
 import smtplib
 import ssl as ssl_module
+import time
+from collections.abc import Iterator
+from typing import Protocol
 
-from digest.mail.backends.base import MailBackend
-from digest.mail.errors import PermanentFailure, TemporaryFailure, UnknownOutcome
+from digest.mail.backends.base import Gate, Job, MailBackend, SingleGate
+from digest.mail.errors import ConnectionTrouble, MailError, Rejected, TemporaryFailure, UnknownOutcome
 from digest.mail.message import OutgoingMessage
+from digest.mail.replies import Stage, judge
 
-# 552 (mailbox full / storage exceeded) is treated as temporary, as RFC 5321 suggests.
-TEMPORARY_5XX = {552}
 _LEADING_DOT = re.compile(rb"(?m)^\.")
+_ENVELOPE_STAGES = (Stage.MAIL, Stage.RCPT, Stage.DATA)
 
 
-def classify(code: int, reason: str, recipient: str):
-    """The exception for an SMTP reply code."""
-    if 400 <= code < 500 or code in TEMPORARY_5XX:
-        return TemporaryFailure(reason, recipient=recipient, code=code)
-    return PermanentFailure(reason, recipient=recipient, code=code)
+class Slot(Protocol):
+    """A connection's place under the cap shared by all workers (see pool.Slots)."""
+
+    def acquire(self) -> bool: ...
+    def refresh(self) -> None: ...
+    def release(self) -> None: ...
 
 
 class SMTPBackend(MailBackend):
     def __init__(self, *, host: str, port: int, username: str | None = None,
                  password: str | None = None, starttls: bool = False, ssl: bool = False,
-                 timeout: float = 30.0):
+                 timeout: float = 30.0, slot: Slot | None = None):
         self.host, self.port, self.timeout = host, port, timeout
         self.username, self.password = username, password
         self.starttls, self.ssl = starttls, ssl
+        self.slot = slot
         self.connection: smtplib.SMTP | None = None
         self.pipelining = False  # whether the open connection's server offers it
-        self._data_sent = False
+        self.smtputf8 = False
+        self.relay_full = False  # the last greeting was "421 too many connections"
+        self._refreshed = 0.0
 
+    # -- the connection ---------------------------------------------------------------
     def open(self) -> None:
         if self.connection is not None:
             return
+        if self.slot is not None and not self.slot.acquire():
+            raise ConnectionTrouble("every connection the relay allows us is in use "
+                                    "(DIGEST_SMTP_MAX_CONNECTIONS)", busy=True)
+        try:
+            self.connection = self._connect()
+        except BaseException as exc:
+            self.relay_full = getattr(exc, "busy", False)
+            if self.slot is not None:
+                self.slot.release()
+            raise
+        self.relay_full = False
+        self.pipelining = self.connection.has_extn("pipelining")
+        self.smtputf8 = self.connection.has_extn("smtputf8")
+        self._refreshed = time.monotonic()
+
+    def _connect(self) -> smtplib.SMTP:
+        where = f"{self.host}:{self.port}"
         try:
             if self.ssl:
                 connection = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
                                               context=ssl_module.create_default_context())
             else:
                 connection = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        except smtplib.SMTPConnectError as exc:
+            text = _text(exc.smtp_error)
+            # 421 at the greeting: the relay is at its connection limit (or closing).
+            raise ConnectionTrouble(f"{where} refused the session: {exc.smtp_code} {text}",
+                                    busy=exc.smtp_code == 421, code=exc.smtp_code) from None
+        except (OSError, smtplib.SMTPException) as exc:
+            raise ConnectionTrouble(f"cannot connect to {where}: {exc}") from None
+        try:
             if self.starttls:
                 connection.starttls(context=ssl_module.create_default_context())
             if self.username:
                 connection.login(self.username, self.password or "")
             connection.ehlo_or_helo_if_needed()
+        except smtplib.SMTPAuthenticationError as exc:
+            connection.close()
+            raise Rejected(f"the relay refuses our login: {exc.smtp_code} {_text(exc.smtp_error)} "
+                           "(check DIGEST_SMTP_USERNAME and DIGEST_SMTP_PASSWORD)") from None
         except (OSError, smtplib.SMTPException) as exc:
-            raise TemporaryFailure(f"cannot connect to {self.host}:{self.port}: {exc}") from None
-        self.connection = connection
-        self.pipelining = connection.has_extn("pipelining")
+            connection.close()
+            raise ConnectionTrouble(f"{where} broke off the session: {exc}") from None
+        return connection
 
     def close(self) -> None:
         if self.connection is None:
@@ -64,91 +107,189 @@ class SMTPBackend(MailBackend):
             self.connection.quit()
         except (OSError, smtplib.SMTPException):
             self.connection.close()
+        self._forget()
+
+    def _drop(self) -> None:
+        """Close at once, without QUIT: a connection in an unknown state, or one carrying
+        DATA that must not complete."""
+        if self.connection is not None:
+            self.connection.close()
+        self._forget()
+
+    def _forget(self) -> None:
         self.connection = None
+        if self.slot is not None:
+            self.slot.release()
 
+    # -- sending -----------------------------------------------------------------------
     def send(self, message: OutgoingMessage) -> None:
-        self.open()
-        conn = self.connection
-        to = message.recipient
+        gate = SingleGate()
         try:
-            self._send(conn, message)
-        except (smtplib.SMTPServerDisconnected, OSError) as exc:
-            # The connection is gone either way; the next send reconnects.
-            self.connection = None
-            conn.close()
-            if self._data_sent:
-                raise UnknownOutcome(f"connection lost awaiting the reply: {exc}", recipient=to) from None
-            raise TemporaryFailure(f"connection lost: {exc}", recipient=to) from None
-        except TemporaryFailure as failure:
-            if failure.code == 421:  # the server is closing the connection
-                self.connection = None
-                conn.close()
+            self.send_stream(iter([Job(None, message)]), gate)
+        except ConnectionTrouble as trouble:
+            raise TemporaryFailure(trouble.reason, recipient=message.recipient) from None
+        gate.raise_failure()
+
+    def send_stream(self, jobs: Iterator[Job], gate: Gate) -> None:
+        """Send every job the iterator gives, reconnecting after an abandoned message.
+
+        Raises ConnectionTrouble (with `unsent`: the jobs taken but not begun) when the
+        connection cannot be had or is lost before a message's data went out."""
+        job = next(jobs, None)
+        while job is not None:
+            self.open_for(job)
+            send = self._pipelined if self.pipelining else self._one_by_one
+            job = send(job, jobs, gate)
+
+    def open_for(self, job: Job) -> None:
+        try:
+            self.open()
+        except MailError as failure:
+            failure.unsent = [job]
             raise
+        if self.slot is not None and time.monotonic() - self._refreshed > 10:
+            self.slot.refresh()
+            self._refreshed = time.monotonic()
 
-    def _send(self, conn: smtplib.SMTP, message: OutgoingMessage) -> None:
-        to = message.recipient
-        self._data_sent = False
-        commands = (f"MAIL FROM:<{message.sender}>", f"RCPT TO:<{to}>", "DATA")
-        if self.pipelining:
-            conn.send("".join(f"{command}\r\n" for command in commands))
-            replies = [conn.getreply() for _ in commands]
-        else:
-            replies = []
-            for command in commands:
-                replies.append(conn.docmd(command))
-                if _envelope_failure(replies, to):
-                    break
-        if failure := _envelope_failure(replies, to):
-            if len(replies) == 3 and replies[2][0] == 354:
+    def _pipelined(self, job: Job, jobs: Iterator[Job], gate: Gate) -> Job | None:
+        """One connection's stream; returns the next job when the connection had to go."""
+        conn = self.connection
+        out, before, done = b"", 0, None  # what to write; replies to skip; job whose data is in `out`
+        job = self._usable(job, jobs, gate)
+        if job is None:
+            return None
+        out = self._envelope(job.message)
+        while True:
+            try:
+                conn.send(out)
+            except OSError as exc:
+                self._lost(done, job, exc, gate)
+            if done is not None:
+                self._finish(conn, done, job, gate)
+                done = None
+            for _ in range(before):
+                self._reply(conn, job)
+            before = 0
+            if job is None:
+                return None
+            replies = [self._reply(conn, job) for _ in _ENVELOPE_STAGES]
+            if failure := _envelope_failure(replies, job.message.recipient):
+                gate.done(job, failure)
+                if failure.code == 421:  # the server is closing the connection
+                    self._drop()
+                    return next(jobs, None)
                 # RFC 2920: DATA accepted although the envelope failed: end an empty message.
-                conn.send(b".\r\n")
-                conn.getreply()
-            if failure.code != 421:
-                self._reset(conn)
-            raise failure
-        payload = message.data
-        # Dot-stuffing (RFC 5321 4.5.2); the search is cheap, the substitution is not.
-        if payload.startswith(b".") or b"\n." in payload:
-            payload = _LEADING_DOT.sub(b"..", payload)
-        if not payload.endswith(b"\r\n"):
-            payload += b"\r\n"
-        conn.send(payload + b".\r\n")
-        # From here a lost connection means the message may or may not have arrived.
-        self._data_sent = True
-        code, reply = conn.getreply()
-        if code != 250:
-            raise classify(code, _text(reply), to)
+                tail = b".\r\n" if replies[2][0] == 354 else b""
+                before = (1 if tail else 0) + 1
+                job = self._usable(next(jobs, None), jobs, gate)
+                out = tail + b"RSET\r\n" + (self._envelope(job.message) if job else b"")
+                continue
+            if not gate.begin(job):
+                self._drop()
+                return next(jobs, None)
+            following = self._usable(next(jobs, None), jobs, gate)
+            out = _data(job.message) + (self._envelope(following.message) if following else b"")
+            done, job = job, following
 
-    def _reset(self, conn: smtplib.SMTP) -> None:
-        """End a refused transaction so the connection can carry the next message; a
-        connection that cannot is dropped (the next send reconnects)."""
+    def _one_by_one(self, job: Job, jobs: Iterator[Job], gate: Gate) -> Job | None:
+        conn = self.connection
+        while (job := self._usable(job, jobs, gate)) is not None:
+            replies = []
+            for command in self._envelope(job.message).split(b"\r\n")[:3]:
+                try:
+                    conn.send(command + b"\r\n")
+                except OSError as exc:
+                    self._lost(None, job, exc)
+                replies.append(self._reply(conn, job))
+                if failure := _envelope_failure(replies, job.message.recipient):
+                    break
+            if failure:
+                gate.done(job, failure)
+                if failure.code == 421:
+                    self._drop()
+                    return next(jobs, None)
+                try:
+                    conn.rset()
+                except (smtplib.SMTPServerDisconnected, OSError):
+                    self._drop()
+                    return next(jobs, None)
+                job = next(jobs, None)
+                continue
+            if not gate.begin(job):
+                self._drop()
+                return next(jobs, None)
+            try:
+                conn.send(_data(job.message))
+            except OSError as exc:
+                self._lost(job, None, exc, gate)
+            self._finish(conn, job, None, gate)
+            job = next(jobs, None)
+        return None
+
+    def _usable(self, job: Job | None, jobs: Iterator[Job], gate: Gate) -> Job | None:
+        """The first of `job` and those after it that this connection can carry: an
+        internationalised address needs a relay that offers SMTPUTF8 (RFC 6531)."""
+        while job is not None and not self.smtputf8 and not job.message.recipient.isascii():
+            gate.done(job, Rejected(
+                "the relay cannot carry an internationalised address (it does not offer SMTPUTF8)",
+                relay=False, recipient=job.message.recipient))
+            job = next(jobs, None)
+        return job
+
+    def _envelope(self, message: OutgoingMessage) -> bytes:
+        utf8 = " SMTPUTF8" if not message.recipient.isascii() else ""
+        return (f"MAIL FROM:<{message.sender}>{utf8}\r\nRCPT TO:<{message.recipient}>\r\nDATA\r\n"
+                .encode("utf-8"))
+
+    def _reply(self, conn: smtplib.SMTP, waiting: Job | None) -> tuple[int, bytes]:
+        """A reply for a command whose message has not begun: losing the connection here
+        sent nothing, so `waiting` goes back to the queue."""
         try:
-            conn.rset()
-        except (smtplib.SMTPServerDisconnected, OSError):
-            self.connection = None
-            conn.close()
+            return conn.getreply()
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            self._lost(None, waiting, exc)
+
+    def _finish(self, conn: smtplib.SMTP, done: Job, waiting: Job | None, gate: Gate) -> None:
+        """The reply to `done`'s data: its outcome. Without one, the outcome is unknown."""
+        try:
+            code, text = conn.getreply()
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            self._lost(done, waiting, exc, gate)
+        gate.done(done, judge(code, _text(text), Stage.CONTENT, done.message.recipient))
+        if code == 421:
+            self._lost(None, waiting, OSError("the server closed the connection (421)"))
+
+    def _lost(self, done: Job | None, waiting: Job | None, exc: BaseException,
+              gate: Gate | None = None) -> None:
+        """The connection is gone: `done`'s data may have gone out without its reply
+        (unknown: never resent); `waiting` never began and goes back to the queue."""
+        self._drop()
+        if done is not None and gate is not None:
+            gate.done(done, UnknownOutcome(f"connection lost awaiting the reply: {exc}",
+                                           recipient=done.message.recipient))
+        trouble = ConnectionTrouble(f"connection to {self.host}:{self.port} lost: {exc}")
+        trouble.unsent = [waiting] if waiting is not None else []
+        raise trouble
 
 
-def _sender_refused(code: int, reason: str, recipient: str) -> TemporaryFailure:
-    # A refused sender is our problem, not the recipient's: never a bounce.
-    return TemporaryFailure(f"sender refused: {code} {reason}", recipient=recipient, code=code)
+def _data(message: OutgoingMessage) -> bytes:
+    payload = message.data
+    # Dot-stuffing (RFC 5321 4.5.2); the search is cheap, the substitution is not.
+    if payload.startswith(b".") or b"\n." in payload:
+        payload = _LEADING_DOT.sub(b"..", payload)
+    if not payload.endswith(b"\r\n"):
+        payload += b"\r\n"
+    return payload + b".\r\n"
 
 
-def _data_refused(code: int, reason: str, recipient: str) -> TemporaryFailure:
-    return TemporaryFailure(f"DATA refused: {code} {reason}", recipient=recipient, code=code)
-
-
-# MAIL, RCPT, DATA: the replies that let the transaction go on, and what any other one means.
-_ENVELOPE = (((250,), _sender_refused), ((250, 251), classify), ((354,), _data_refused))
-
-
-def _envelope_failure(replies: list[tuple[int, bytes]], to: str):
-    """The first refusal among the replies so far, as the ledger must see it, or None."""
-    for (code, reply), (accepted, refusal) in zip(replies, _ENVELOPE):
-        if code not in accepted:
-            return refusal(code, _text(reply), to)
+def _envelope_failure(replies: list[tuple[int, bytes]], recipient: str) -> MailError | None:
+    """The first refusal among the replies so far (MAIL, RCPT, DATA), or None."""
+    for (code, text), stage in zip(replies, _ENVELOPE_STAGES):
+        if failure := judge(code, _text(text), stage, recipient):
+            return failure
     return None
 
 
-def _text(reply: bytes) -> str:
-    return reply.decode("utf-8", "replace")
+def _text(reply: bytes | str) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
+

@@ -15,7 +15,9 @@
       .then(function (p) {
         if (!p) return;
         set("status", p.status); set("percent", p.percent); set("sent", p.sent);
-        set("deferred", p.deferred); set("bounced", p.bounced); set("left", p.left);
+        set("deferred", p.deferred); set("bounced", p.bounced); set("failed", p.failed);
+        set("left", p.left); set("problem", p.problem || "");
+        section.querySelector('[data-field="problem"]').hidden = !p.problem;
         set("rate", p.rate.toFixed(1)); set("eta", p.eta_seconds === null ? "\u2013" : p.eta_seconds + " s");
         bar.max = p.total || 1; bar.value = p.total - p.left;
         // A new state offers other actions (pause -> resume...): reload for the right buttons.

@@ -1,0 +1,68 @@
+"""The classification table: what each SMTP reply means for the ledger (pure logic)."""
+
+import pytest
+
+from digest.mail.errors import Bounce, Rejected, TemporaryFailure
+from digest.mail.replies import Stage, enhanced_status, judge
+
+RCPT, CONTENT, MAIL, DATA = Stage.RCPT, Stage.CONTENT, Stage.MAIL, Stage.DATA
+
+
+@pytest.mark.parametrize("code, text, stage, kind, relay", [
+    # Accepted.
+    (250, "2.1.5 OK", RCPT, None, None),
+    (251, "User not local; will forward", RCPT, None, None),
+    (354, "End data with <CR><LF>.<CR><LF>", DATA, None, None),
+    # Mailbox problems: a bounce for that address.
+    (550, "5.1.1 <x@example.net>: Recipient address rejected: User unknown", RCPT, Bounce, None),
+    (550, "5.1.2 Host unknown", RCPT, Bounce, None),
+    (550, "5.1.6 Mailbox has moved", RCPT, Bounce, None),
+    (550, "5.1.10 Recipient address has null MX", RCPT, Bounce, None),
+    (550, "5.2.1 The email account that you tried to reach is disabled", RCPT, Bounce, None),
+    (550, "5.1.1 user unknown", CONTENT, Bounce, None),
+    (550, "Requested action not taken: mailbox unavailable", RCPT, Bounce, None),
+    (553, "sorry, that domain isn't in my list of allowed rcpthosts", RCPT, Bounce, None),
+    # Temporary, whatever the enhanced code: retried.
+    (450, "4.2.0 Greylisted, see https://example.org", RCPT, TemporaryFailure, None),
+    (451, "4.7.1 Please try again later", RCPT, TemporaryFailure, None),
+    (421, "4.7.0 Too many connections", MAIL, TemporaryFailure, None),
+    (452, "4.5.3 Too many recipients", RCPT, TemporaryFailure, None),
+    (552, "5.2.2 Mailbox full", RCPT, TemporaryFailure, None),
+    (552, "Requested mail action aborted: mailbox full", CONTENT, TemporaryFailure, None),
+    # Policy and relay refusals: the message fails, the address is kept.
+    (554, "5.7.1 <x@example.net>: Relay access denied", RCPT, Rejected, True),
+    (554, "Relay access denied", RCPT, Rejected, True),
+    (550, "5.7.1 Message rejected as spam", CONTENT, Rejected, True),
+    (550, "Message rejected as spam by Content Filtering", CONTENT, Rejected, True),
+    (530, "5.7.0 Authentication required", MAIL, Rejected, True),
+    (550, "5.7.26 Unauthenticated email is not accepted from this domain", CONTENT, Rejected, True),
+    (554, "5.7.1 Service unavailable; Client host blocked using zen.spamhaus.org", RCPT, Rejected, True),
+    # ... about this message only: it fails, and it does not count towards stopping the send.
+    (552, "5.3.4 Message size exceeds fixed maximum message size", CONTENT, Rejected, False),
+    (552, "5.2.3 Message too big", CONTENT, Rejected, False),
+    (554, "5.6.0 Message content rejected", CONTENT, Rejected, False),
+    # A refused sender or DATA command is about our mail, never the recipient's address.
+    (550, "5.1.1 sender unknown", MAIL, Rejected, True),
+    (554, "5.5.1 Error: no valid recipients", DATA, Rejected, True),
+])
+def test_each_reply_means_what_it_says(code, text, stage, kind, relay):
+    verdict = judge(code, text, stage, "x@example.net")
+    if kind is None:
+        assert verdict is None
+        return
+    assert type(verdict) is kind
+    assert verdict.code == code and verdict.recipient == "x@example.net"
+    if relay is not None:
+        assert verdict.relay is relay
+
+
+def test_the_enhanced_code_is_read_from_the_start_of_the_text():
+    assert enhanced_status("5.1.1 <a@b>: user unknown") == "5.1.1"
+    assert enhanced_status("5.01.010 odd zero padding") == "5.1.10"
+    assert enhanced_status("Relay access denied 5.7.1") is None
+    assert judge(554, "5.7.1 Relay access denied", RCPT).status == "5.7.1"
+
+
+def test_a_refusal_of_our_mail_says_so():
+    refused = judge(550, "5.7.1 sender not allowed", MAIL, "x@example.net")
+    assert refused.reason == "the relay refuses our mail: 550 5.7.1 sender not allowed"
