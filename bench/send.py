@@ -48,6 +48,7 @@ from sqlmodel import Session, select  # noqa: E402
 from digest import migrate  # noqa: E402
 from digest.curate.editions import approve, build_draft, todays_slot  # noqa: E402
 from digest.db import get_engine  # noqa: E402
+from digest.mail.backends.base import Job, SingleGate  # noqa: E402
 from digest.mail.backends.smtp import SMTPBackend  # noqa: E402
 from digest.mail.message import OutgoingMessage  # noqa: E402
 from digest.models import Edition, EditionStatus  # noqa: E402
@@ -200,10 +201,11 @@ def _push(args) -> int:
 
 
 def _push_pipelined(args) -> int:
+    """The send path's SMTP stream without the rest: one round trip a message."""
     port, sender, messages = args
+    jobs = (Job(n, OutgoingMessage(sender, recipient, "", data)) for n, (recipient, data) in enumerate(messages))
     with SMTPBackend(host="127.0.0.1", port=port) as backend:
-        for recipient, data in messages:
-            backend.send(OutgoingMessage(sender, recipient, "", data))
+        backend.send_stream(jobs, SingleGate())
     return len(messages)
 
 

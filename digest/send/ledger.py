@@ -79,21 +79,28 @@ def count_due(session: Session, edition_id: int) -> int:
 def claim(session: Session, edition_id: int, limit: int,
           lease_seconds: int) -> tuple[str, list[tuple[int, int, str, int]]]:
     """Take up to `limit` due rows for one batch:
-    (claim token, [(delivery id, subscriber id, variant key, attempts so far)])."""
+    (claim token, [(delivery id, subscriber id, variant key, attempts so far)]).
+
+    Rows never tried come first, then deferred rows now due: during an outage the same
+    deferred rows coming due again must not keep the untried ones waiting."""
     now = utcnow()
     token = secrets.token_hex(8)
-    candidates = select(D.c.id).where(_due(edition_id, now)).order_by(D.c.id).limit(limit)
-    if is_postgres(session):
-        candidates = candidates.with_for_update(skip_locked=True)
-    statement = (
-        update(D).where(D.c.id.in_(candidates.scalar_subquery()))
-        .values(status=DeliveryStatus.CLAIMED, claim_token=token,
-                lease_until=now + timedelta(seconds=lease_seconds))
-        .returning(D.c.id, D.c.subscriber_id, D.c.variant_key, D.c.attempts)
-    )
-    rows = sorted(tuple(row) for row in session.execute(statement).all())
+    rows = []
+    for due in (and_(D.c.edition_id == edition_id, D.c.status == DeliveryStatus.PENDING),
+                and_(D.c.edition_id == edition_id, D.c.status == DeliveryStatus.DEFERRED,
+                     D.c.next_attempt_at <= now)):
+        if len(rows) == limit:
+            break
+        candidates = select(D.c.id).where(due).order_by(D.c.id).limit(limit - len(rows))
+        if is_postgres(session):
+            candidates = candidates.with_for_update(skip_locked=True)
+        rows += session.execute(
+            update(D).where(D.c.id.in_(candidates.scalar_subquery()))
+            .values(status=DeliveryStatus.CLAIMED, claim_token=token,
+                    lease_until=now + timedelta(seconds=lease_seconds))
+            .returning(D.c.id, D.c.subscriber_id, D.c.variant_key, D.c.attempts)).all()
     session.commit()
-    return token, rows
+    return token, sorted(tuple(row) for row in rows)
 
 
 # Per message a batch's lane writes the previous message's outcome and marks the next one in

@@ -143,3 +143,22 @@ def test_pause_and_resume_five_times(rig):
         rig.finish()
     assert rig.counts() == {DeliveryStatus.SENT: len(rig.eligible())}
     rig.assert_exactly_once()
+
+
+def test_a_relay_down_defers_the_rows_then_sending_resumes_by_itself_once_it_is_back(rig):
+    rig.sink.down()
+    with rig.worker(concurrency=2):
+        rig.task("digest.start_send", rig.edition_id)
+        # Every row waits for its retry with the error; none is left claimed until its lease ends.
+        wait_for(lambda: set(rig.counts()) == {DeliveryStatus.DEFERRED})
+        with rig.session() as session:
+            problem = control.progress(session, rig.edition_id).problem
+        assert problem.startswith("relay unreachable since ") and "cannot connect" in problem
+        assert "relay unreachable" in rig.delivery_of("reader7@example.net").last_error
+        rig.sink.up()
+        # No reconciler here: the batch that met the outage queued its own follow-up.
+        wait_for(lambda: rig.status() == EditionStatus.SENT, timeout=60)
+    with rig.session() as session:
+        assert control.progress(session, rig.edition_id).problem is None
+    assert rig.counts() == {DeliveryStatus.SENT: len(rig.eligible())}
+    rig.assert_exactly_once()

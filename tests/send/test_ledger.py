@@ -1,12 +1,13 @@
 """The delivery ledger under concurrency and mid-send changes, on both databases."""
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 from sqlmodel import Session, select
 
 from digest.db import get_engine
 from digest.mail.backends.memory import MemoryBackend
-from digest.models import Delivery, DeliveryStatus, EditionStatus, Subscriber, Subscription, \
+from digest.models import Delivery, DeliveryStatus, EditionStatus, Subscriber, Subscription, utcnow, \
     SubscriptionStatus
 from digest.send import ledger
 from digest.send.control import pause_send
@@ -149,3 +150,12 @@ def test_a_row_whose_subscriber_was_erased_is_refused_not_an_error(session, sett
     session.commit()
     with ledger.writer(session, token, morning.id) as writer:
         assert writer.step([], ids[1]) == (False, ledger.Refusal.TAKEN)
+
+
+def test_untried_rows_are_claimed_before_deferred_ones_that_come_due_again(session, settings):
+    morning, edition, token, ids = claimed(session, settings, 2)
+    assert ledger.defer_claimed(session, token, "relay unreachable: down", utcnow() - timedelta(seconds=1)) == 2
+    _, rows = ledger.claim(session, edition.id, 2, lease_seconds=60)
+    assert not {row[0] for row in rows} & set(ids)
+    _, rest = ledger.claim(session, edition.id, 1000, lease_seconds=60)
+    assert set(ids) <= {row[0] for row in rest}  # ... and they come once no untried row is left

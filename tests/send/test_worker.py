@@ -40,3 +40,28 @@ def test_an_edition_goes_out_through_a_celery_worker(tmp_path, postgres_database
         assert session.get(Edition, edition.id).status == EditionStatus.SENT
     assert sorted(smtp_server.recipients()) == sorted(expected)
     assert len(set(smtp_server.message_ids())) == len(expected)
+
+
+def test_queued_batches_are_counted_so_asking_again_queues_none(tmp_path, redis_url):
+    import redis
+
+    from digest.celery_app import batch_started, enqueue_batches
+
+    settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'd.db'}", broker_url=redis_url,
+                             celery_queue=f"digest-test-{uuid.uuid4().hex[:8]}")
+    client = redis.Redis.from_url(redis_url)
+    try:
+        assert enqueue_batches(settings, 7, 3) == 3
+        # The reconciler every minute, resume, an outage's follow-up: none adds to what waits.
+        assert enqueue_batches(settings, 7, 3) == 0
+        assert enqueue_batches(settings, 7, 1) == 0
+        assert enqueue_batches(settings, 7, 5) == 2
+        assert client.llen(settings.celery_queue) == 5
+        # A batch that starts no longer counts as queued.
+        (first, *_) = client.zrange(f"digest:{settings.celery_queue}:batches:7", 0, 0)
+        batch_started(settings, 7, first.decode())
+        assert enqueue_batches(settings, 7, 5) == 1
+        assert enqueue_batches(settings, 8, 1) == 1  # another edition counts apart
+    finally:
+        client.delete(settings.celery_queue, f"digest:{settings.celery_queue}:batches:7",
+                      f"digest:{settings.celery_queue}:batches:8")
