@@ -254,7 +254,7 @@ def peak_rss_mb(pids: list[int]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--subscribers", type=int, default=100_000)
-    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--raw-messages", type=int,
                         help="messages pushed for the raw rates (capped at --subscribers; "
                              "default 20,000, or 300 with a relay)")

@@ -71,9 +71,10 @@ class Settings(BaseSettings):
     css_inliner: Literal["premailer", "css-inline"] = "premailer"
 
     templates_dir: Path = PROJECT_ROOT / "templates" / "email"
-    # Subscribers per batch task: big enough to amortise a task and an SMTP connection,
+    # Subscribers per batch task: big enough that each of the process's connections carries
+    # dozens of messages (a batch's first message on a connection costs an extra round trip),
     # small enough that a batch finishes well inside the broker's visibility timeout.
-    batch_size: int = Field(default=200, ge=1, le=2000)
+    batch_size: int = Field(default=1000, ge=1, le=5000)
     # How long a batch may hold its claimed rows before the reconciler takes them back.
     # Keep it, like every countdown, below the broker's visibility timeout.
     delivery_lease_seconds: int = Field(default=300, ge=1, le=3000)

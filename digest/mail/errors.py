@@ -54,3 +54,11 @@ class ConnectionTrouble(MailError):
     def __init__(self, reason: str, *, busy: bool = False, **kwargs):
         super().__init__(reason, **kwargs)
         self.busy = busy
+
+
+class NoSlot(ConnectionTrouble):
+    """Every connection our workers may open to the relay together is open: not the
+    relay's trouble, the others carry the mail."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason, busy=True)

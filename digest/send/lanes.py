@@ -19,9 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from digest.mail.backends.base import Job, MailBackend
-from digest.mail.errors import (
-    Bounce, ConnectionTrouble, MailError, Rejected, TemporaryFailure, UnknownOutcome,
-)
+from digest.mail.errors import Bounce, ConnectionTrouble, MailError, NoSlot, Rejected, UnknownOutcome
 from digest.mail.message import OutgoingMessage
 from digest.models import DeliveryStatus, utcnow
 from digest.send import ledger
@@ -236,4 +234,8 @@ def run_lanes(run: Run, lanes: list[MailBackend], renew: Callable[[], None], ren
         raise errors[0]
     if run.stop is None and run.rows:
         trouble = run.trouble
-        run.halt(Stop(trouble.reason if trouble else "no connection to the relay", outage=True))
+        if isinstance(trouble, NoSlot):
+            # Other workers hold every connection allowed: they carry the mail meanwhile.
+            run.halt(Stop(trouble.reason))
+        else:
+            run.halt(Stop(trouble.reason if trouble else "no connection to the relay", outage=True))

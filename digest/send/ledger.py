@@ -146,65 +146,87 @@ class Outcome:
 
 
 class _Step:
-    __slots__ = ("outcomes", "begin", "began", "refusal", "written", "error")
+    __slots__ = ("outcomes", "begin", "began", "refusal", "error", "done", "lead")
 
     def __init__(self, outcomes: list[Outcome], begin: int | None):
         self.outcomes, self.begin = outcomes, begin
-        self.began, self.refusal, self.written, self.error = False, None, False, None
+        self.began, self.refusal, self.error = False, None, None
+        self.done = threading.Event()  # written, or handed the writing of the next group
+        self.lead = False
 
 
 class Writer:
     """A batch's per-message ledger writes, shared by its lanes (threads).
 
-    :meth:`step` writes outcomes and marks the next row in flight in one transaction.
-    Steps that arrive while another is being written wait and are then written together
-    by whichever lane gets the lock first (flat combining): one commit for many lanes."""
+    :meth:`step` writes outcomes and marks the next row in flight in one transaction. A
+    lane that finds nobody writing writes its step at once. Steps that arrive meanwhile
+    wait on their own event; the writer then hands the pen to the first of them, which
+    writes them all together (one commit for many lanes) and so on. Nobody queues at a
+    lock: each waiting lane is woken once, with its answer or with the pen."""
 
     _FINISH, _BEGIN = _finish(), _begin()
 
     def __init__(self, session: Session, token: str, list_id: int):
         self.session, self.token, self.list_id = session, token, list_id
+        self._lock = threading.Lock()
         self._waiting: list[_Step] = []
-        self._queue_lock = threading.Lock()
-        self._write_lock = threading.Lock()
+        self._writing = False
 
     def step(self, outcomes: list[Outcome], begin: int | None) -> tuple[bool, Refusal | None]:
         """(began, why not): the row `begin` may go out when began is True."""
         step = _Step(outcomes, begin)
-        with self._queue_lock:
+        with self._lock:
             self._waiting.append(step)
-        with self._write_lock:
-            if not step.written:
-                with self._queue_lock:
-                    group, self._waiting = self._waiting, []
-                self._write(group)
+            lead, self._writing = not self._writing, True
+        if not lead:
+            step.done.wait()
+            lead = step.lead
+        if lead:
+            self._write_waiting()
         if step.error is not None:
             raise step.error
         return step.began, step.refusal
+
+    def _write_waiting(self) -> None:
+        with self._lock:
+            group, self._waiting = self._waiting, []
+        try:
+            self._write(group)
+        except BaseException as exc:  # every lane of the group raises it: the batch fails
+            for step in group:
+                step.error = exc
+        for step in group:
+            step.lead = False
+            step.done.set()
+        with self._lock:
+            if self._waiting:
+                self._waiting[0].lead = True
+                self._waiting[0].done.set()
+            else:
+                self._writing = False
 
     def _write(self, group: list[_Step]) -> None:
         from digest.subscribers.suppression import suppress
 
         connection = self.session.connection()
         finished = [o for step in group for o in step.outcomes]
+        ids = [step.begin for step in group if step.begin is not None]
         try:
-            if finished:
-                connection.execute(self._FINISH, [o.params(self.token) for o in finished])
             for outcome in finished:
                 if outcome.suppress:
                     suppress(self.session, outcome.suppress, "bounce")
-            ids = [step.begin for step in group if step.begin is not None]
-            began = set(connection.execute(self._BEGIN, {"ids": ids, "token": self.token,
-                                                         "list_id": self.list_id}).scalars()) if ids else set()
+            if connection.dialect.name == "postgresql":
+                began = set(connection.exec_driver_sql(_PG_STEP, _pg_params(
+                    finished, ids, self.token, self.list_id)).scalars())
+            else:
+                if finished:
+                    connection.execute(self._FINISH, [o.params(self.token) for o in finished])
+                began = set(connection.execute(self._BEGIN, {"ids": ids, "token": self.token,
+                                                             "list_id": self.list_id}).scalars()) if ids else set()
             self.session.commit()
-        except BaseException as exc:
+        except BaseException:
             self.session.rollback()
-            for step in group:
-                step.error = exc
             raise
-        finally:
-            for step in group:
-                step.written = True
         for step in group:
             step.began = step.begin in began
             if step.begin is not None and not step.began:
@@ -212,16 +234,48 @@ class Writer:
         self.session.rollback()  # no read transaction left open between steps
 
 
+# The same two statements as one on PostgreSQL: the outcomes as a data-modifying CTE over
+# arrays (unnest) and the starts by `= ANY(array)`. One fixed text whatever the group's
+# size, so the server plans it once; no SQL is compiled per group.
+_PG_STEP = f"""
+WITH finished AS (
+  UPDATE delivery AS d
+  SET status = f.outcome, last_error = f.error, next_attempt_at = f.next_attempt_at,
+      sent_at = f.sent_at, claim_token = NULL, lease_until = NULL,
+      attempts = CASE WHEN d.status = '{DeliveryStatus.CLAIMED}' THEN d.attempts + 1 ELSE d.attempts END
+  FROM unnest(%(f_id)s::int[], %(f_outcome)s::text[], %(f_error)s::text[],
+              %(f_next)s::timestamptz[], %(f_sent)s::timestamptz[])
+       AS f(id, outcome, error, next_attempt_at, sent_at)
+  WHERE d.id = f.id AND d.claim_token = %(token)s
+)
+UPDATE delivery AS d SET status = '{DeliveryStatus.SENDING}', attempts = d.attempts + 1
+WHERE d.id = ANY(%(begin)s::int[]) AND d.claim_token = %(token)s AND d.status = '{DeliveryStatus.CLAIMED}'
+  AND EXISTS (SELECT 1 FROM edition AS e WHERE e.id = d.edition_id AND e.status = '{EditionStatus.SENDING}')
+  AND EXISTS (SELECT 1 FROM subscription AS s WHERE s.subscriber_id = d.subscriber_id
+              AND s.list_id = %(list_id)s AND s.status = '{SubscriptionStatus.ACTIVE}')
+RETURNING d.id
+"""
+
+
+def _pg_params(finished: list[Outcome], begin: list[int], token: str, list_id: int) -> dict:
+    rows = [o.params(token) for o in finished]
+    return {"f_id": [r["finished_id"] for r in rows], "f_outcome": [r["outcome"] for r in rows],
+            "f_error": [r["error"] for r in rows], "f_next": [r["next_attempt_at"] for r in rows],
+            "f_sent": [r["sent_at"] for r in rows], "begin": begin, "token": token, "list_id": list_id}
+
+
 @contextmanager
 def writer(session: Session, token: str, list_id: int) -> Iterator[Writer]:
     """The per-message writer for a batch holding `token`, on a connection of its own (the
     batch's session stays free for its other writes while lanes send)."""
-    with Session(bind=session.get_bind(), expire_on_commit=False) as own:
+    # Bound to one connection for the whole batch: no pool checkout (and its ping) per group.
+    with session.get_bind().connect() as connection, \
+            Session(bind=connection, expire_on_commit=False, join_transaction_mode="rollback_only") as own:
         yield Writer(own, token, list_id)
 
 
 class Refusal(StrEnum):
-    """Why :meth:`Attempts.begin` refused a row."""
+    """Why :meth:`Writer.step` refused to start a row."""
 
     TAKEN = "taken"                # another batch holds it now (our lease ran out)
     STOPPED = "stopped"            # the edition was paused or cancelled

@@ -1,7 +1,11 @@
 """The SMTP backend against a real SMTP server."""
 
+import socket
+import threading
+
 import pytest
 
+from digest.mail.backends.base import Job
 from digest.mail.backends.smtp import SMTPBackend
 from digest.mail.errors import Bounce, Rejected, TemporaryFailure
 from digest.mail.message import OutgoingMessage
@@ -84,3 +88,72 @@ def test_421_closes_the_connection_and_the_next_message_reconnects(smtp_server):
         assert refused.value.code == 421 and backend.connection is None
         backend.send(message("a@example.net"))
     assert smtp_server.recipients() == ["a@example.net"]
+
+
+class TurnCounter:
+    """A bare SMTP server that counts round trips: each time the client writes again after
+    the server answered is one turn. It answers only once it has read everything the client
+    sent, as a pipelining server may."""
+
+    def __init__(self):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.turns, self.messages = 0, 0
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        connection, _ = self.listener.accept()
+        connection.sendall(b"220 counter\r\n")
+        buffer, in_data, answered = b"", False, True
+        while data := connection.recv(65536):
+            self.turns += answered
+            buffer += data
+            replies = []
+            while True:
+                if in_data:
+                    end = buffer.find(b"\r\n.\r\n")
+                    if end < 0:
+                        break
+                    buffer, in_data = buffer[end + 5:], False
+                    self.messages += 1
+                    replies.append(b"250 accepted")
+                    continue
+                line, found, rest = buffer.partition(b"\r\n")
+                if not found:
+                    break
+                buffer, verb = rest, line.split(b" ")[0].upper()
+                if verb == b"EHLO":
+                    replies.append(b"250-counter\r\n250 PIPELINING")
+                elif verb == b"DATA":
+                    in_data = True
+                    replies.append(b"354 go on")
+                else:
+                    replies.append(b"221 bye" if verb == b"QUIT" else b"250 ok")
+            answered = bool(replies)
+            if replies:
+                connection.sendall(b"\r\n".join(replies) + b"\r\n")
+        connection.close()
+
+
+def test_pipelining_costs_one_round_trip_a_message():
+    server = TurnCounter()
+    jobs = [Job(n, message(f"r{n}@example.net")) for n in range(6)]
+    gate = Gate()
+    with SMTPBackend(host="127.0.0.1", port=server.port) as backend:
+        backend.send_stream(iter(jobs), gate)
+    server.thread.join(5)
+    assert server.messages == 6 and gate.outcomes == [None] * 6
+    # EHLO, the first envelope, one write a message (its data with the next envelope), QUIT.
+    assert server.turns == 1 + 1 + 6 + 1
+
+
+class Gate:
+    def __init__(self):
+        self.outcomes = []
+
+    def begin(self, job):
+        return True
+
+    def done(self, job, failure):
+        self.outcomes.append(failure)

@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import re
 import smtplib
+import socket
 import ssl as ssl_module
 import time
 from collections.abc import Iterator
 from typing import Protocol
 
 from digest.mail.backends.base import Gate, Job, MailBackend, SingleGate
-from digest.mail.errors import ConnectionTrouble, MailError, Rejected, TemporaryFailure, UnknownOutcome
+from digest.mail.errors import (
+    ConnectionTrouble, MailError, NoSlot, Rejected, TemporaryFailure, UnknownOutcome,
+)
 from digest.mail.message import OutgoingMessage
 from digest.mail.replies import Stage, judge
 
@@ -56,8 +59,7 @@ class SMTPBackend(MailBackend):
         if self.connection is not None:
             return
         if self.slot is not None and not self.slot.acquire():
-            raise ConnectionTrouble("every connection the relay allows us is in use "
-                                    "(DIGEST_SMTP_MAX_CONNECTIONS)", busy=True)
+            raise NoSlot("every connection the relay allows us is in use (DIGEST_SMTP_MAX_CONNECTIONS)")
         try:
             self.connection = self._connect()
         except BaseException as exc:
@@ -85,6 +87,9 @@ class SMTPBackend(MailBackend):
                                     busy=exc.smtp_code == 421, code=exc.smtp_code) from None
         except (OSError, smtplib.SMTPException) as exc:
             raise ConnectionTrouble(f"cannot connect to {where}: {exc}") from None
+        # Each write is a whole turn (a message's data and the next envelope): sending it
+        # at once beats Nagle's wait for the ACK of the segments before its last one.
+        connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             if self.starttls:
                 connection.starttls(context=ssl_module.create_default_context())
