@@ -108,3 +108,23 @@ def test_ops_manage_sources_through_the_api(web_settings, sqlite_session, staff,
     assert client.delete(f"/api/sources/{source_id}", headers=auth).json() == {"removed_stories": 0}
     assert client.get("/api/sources", headers=auth).json() == []
     assert client.delete(f"/api/sources/{source_id}", headers=auth).status_code == 404
+
+
+def test_ops_see_why_a_send_is_not_moving_on_the_page_and_in_the_api(signed_in, staff, web_settings,
+                                                                      sqlite_session, smtp_server):
+    from digest.staff.accounts import create_api_token
+    from tests.factories import approved_edition
+    from tests.workers import wait_for
+    morning = sample_world(sqlite_session, web_settings)["morning-briefing"]
+    edition = approved_edition(sqlite_session, morning)
+    auth = {"Authorization": f"Bearer {create_api_token(sqlite_session, staff['ops'], 'test')}"}
+    sqlite_session.commit()
+    client, token = signed_in("ops")
+    smtp_server.down()
+    client.post(f"/staff/editions/{edition.id}/send/start", data={"csrf_token": token})
+    progress = wait_for(lambda: (p := client.get(f"/api/editions/{edition.id}/progress", headers=auth).json())
+                        ["problem"] and p)
+    assert progress["problem"].startswith("relay unreachable since ") and "cannot connect" in progress["problem"]
+    assert progress["deferred"] > 0 and progress["sent"] == 0
+    page = client.get(f"/staff/editions/{edition.id}/send")
+    assert 'role="alert"' in page.text and "relay unreachable since " in page.text
