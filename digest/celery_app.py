@@ -72,13 +72,18 @@ def _queued_key(settings: Settings, edition_id: int) -> str:
     return f"digest:{settings.celery_queue}:batches:{edition_id}"
 
 
+#: A queued batch not started this long after it was due counts as lost (a worker dropped
+#: it, a deploy did not know it): the reconciler may then queue another for its rows. Too
+#: long would stall a send; too short costs only a batch that finds nothing to claim.
+QUEUED_LOST_AFTER = 600
+
+
 def enqueue_batches(settings: Settings, edition_id: int, count: int, countdown: float = 0) -> int:
     """Queue up to `count` send batches of the edition, less the ones queued and not yet
     started: whoever asks (start, resume, the reconciler every minute, a batch waiting out
     an outage), rows that a queued batch will take never get a second one. Returns how many
-    were queued. Queued batches are counted in Redis (a sorted set of task ids by time
-    queued) when the broker or DIGEST_REDIS_URL is Redis; an id older than the broker's
-    visibility timeout counts as lost."""
+    were queued. Queued batches are counted in Redis (a sorted set of task ids by when they
+    are due) when the broker or DIGEST_REDIS_URL is Redis; see QUEUED_LOST_AFTER."""
     app = make_celery(settings)
     redis_url = settings.shared_redis_url
     if redis_url is None:
@@ -89,13 +94,14 @@ def enqueue_batches(settings: Settings, edition_id: int, count: int, countdown: 
 
     client = redis.Redis.from_url(redis_url)
     key, now = _queued_key(settings, edition_id), time.time()
-    client.zremrangebyscore(key, "-inf", now - VISIBILITY_TIMEOUT)
+    client.zremrangebyscore(key, "-inf", now - QUEUED_LOST_AFTER)
     wanted = max(0, count - client.zcard(key))
     for _ in range(wanted):
         task_id = uuid.uuid4().hex
+        app.send_task(BATCH_TASK, args=[edition_id], task_id=task_id, countdown=countdown or None)
+        # Counted once it is really queued; scored by when it is due to start.
         client.zadd(key, {task_id: now + countdown})
         client.expire(key, VISIBILITY_TIMEOUT)
-        app.send_task(BATCH_TASK, args=[edition_id], task_id=task_id, countdown=countdown or None)
     return wanted
 
 

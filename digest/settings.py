@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     # This many policy refusals in a row (5.7.x, relay access denied, spam, a refused
     # sender) pause the send: the relay refuses our mail, and ops are told why.
     smtp_max_consecutive_refusals: int = Field(default=5, ge=1)
+    # This many hard bounces in a row also pause the send (each one suppresses an address):
+    # a real list does not lose that many mailboxes in a row, a misread relay refusal does.
+    smtp_max_consecutive_bounces: int = Field(default=100, ge=1)
 
     # Global sending rate shared by all workers (through Redis when DIGEST_BROKER_URL is a
     # redis:// URL, else within the process). 0 means no limit.

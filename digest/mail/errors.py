@@ -60,5 +60,6 @@ class NoSlot(ConnectionTrouble):
     """Every connection our workers may open to the relay together is open: not the
     relay's trouble, the others carry the mail."""
 
-    def __init__(self, reason: str):
+    def __init__(self, reason: str, unsent: list):
         super().__init__(reason, busy=True)
+        self.unsent = unsent

@@ -27,8 +27,8 @@ class Stage(StrEnum):
 _ENHANCED = re.compile(r"^\s*([245])\.(\d{1,3})\.(\d{1,3})\b")
 
 #: Enhanced codes that say the mailbox or its domain is gone: a bounce, whatever the class.
+#: (5.1.0, "other address status", is not among them: Postfix gives it for a refused sender.)
 MAILBOX_GONE = frozenset({
-    "5.1.0",   # other address status
     "5.1.1",   # bad destination mailbox address (user unknown)
     "5.1.2",   # bad destination system address (host or domain unknown)
     "5.1.3",   # bad destination mailbox address syntax
@@ -38,20 +38,28 @@ MAILBOX_GONE = frozenset({
     "5.4.4",   # unable to route: the domain has no mail host
 })
 
+#: Enhanced codes about our own sender address: the relay refuses our mail.
+SENDER_REFUSED = frozenset({"5.1.7", "5.1.8"})
+
 #: Enhanced codes that are temporary in effect although sent as 5xx (RFC 3463: a full
 #: mailbox may be emptied; RFC 5321 suggests 552 is treated as temporary).
 MAILBOX_FULL = frozenset({"5.2.2"})
 
-# Texts of servers that give no enhanced code, checked in this order.
+# What reply texts say, for the codes above and for servers that give no enhanced code.
+# The sender is checked first: "Sender address rejected: User unknown" is about our
+# address, not the recipient's, and suppressing every recipient for it would be a disaster.
+_SENDER_TEXT = re.compile(r"sender (address )?(rejected|refused|unknown|verif)|sender verify|"
+                          r"verification failed for", re.IGNORECASE)
 _POLICY_TEXT = re.compile(
     r"relay(ing)? (access )?(denied|not permitted|prohibited)|not permitted to relay|spam|"
-    r"blocked|block ?list|blacklist|policy|reputation|authentication (required|failed)|"
-    r"not authori[sz]ed", re.IGNORECASE)
+    r"blocked|block ?list|black ?list|\b(rbl|dnsbl)\b|policy|reputation|prohibit|"
+    r"authentication (required|failed)|not authori[sz]ed", re.IGNORECASE)
 _SIZE_TEXT = re.compile(r"too (big|large)|size limit|exceeds", re.IGNORECASE)
 _MAILBOX_TEXT = re.compile(
-    r"user unknown|unknown user|no such (user|mailbox|recipient)|mailbox (unavailable|not found|"
-    r"does not exist)|does not exist|unknown recipient|invalid recipient|recipient (unknown|"
-    r"not found)|address rejected|account (disabled|closed)|no mailbox", re.IGNORECASE)
+    r"user unknown|unknown user|no such (user|mailbox|recipient|account)|mailbox (unavailable|"
+    r"not found|does not exist)|does not exist|unknown recipient|invalid recipient|"
+    r"recipient (unknown|not found|address rejected)|account (disabled|closed)|no mailbox|"
+    r"(doesn't|does not) have an? [\w.-]+ account", re.IGNORECASE)
 _FULL_TEXT = re.compile(r"mailbox (is )?full|over ?quota|quota exceeded|insufficient storage",
                         re.IGNORECASE)
 
@@ -63,7 +71,8 @@ def enhanced_status(text: str) -> str | None:
     return None
 
 
-def judge(code: int, text: str, stage: Stage, recipient: str | None = None) -> MailError | None:
+def judge(code: int, text: str, stage: Stage, recipient: str | None = None,
+          sender: str | None = None) -> MailError | None:
     """None when the reply lets the message go on; otherwise the failure to record."""
     if code in _ACCEPTED[stage]:
         return None
@@ -72,27 +81,29 @@ def judge(code: int, text: str, stage: Stage, recipient: str | None = None) -> M
     details = {"recipient": recipient, "code": code, "status": status}
     if 400 <= code < 500:
         return TemporaryFailure(reason, **details)
-    if status in MAILBOX_FULL or (status is None and code == 552 and _FULL_TEXT.search(text)):
-        return TemporaryFailure(reason, **details)
-    if stage in (Stage.MAIL, Stage.DATA):
+    if (stage in (Stage.MAIL, Stage.DATA) or status in SENDER_REFUSED or _SENDER_TEXT.search(text)
+            or (sender and sender.lower() in text.lower())):
         # Our sender or our message as a whole was refused: the recipient is not at fault.
         return Rejected(f"the relay refuses our mail: {reason}", **details)
-    if status is not None:
-        if status in MAILBOX_GONE:
-            return Bounce(reason, **details)
-        # 5.7.x is policy (relay access, authentication, spam, reputation): our mail as a
-        # whole. 5.2.3/5.3.4 (size), 5.6.x (content), other 5.x.x: this message.
-        return Rejected(reason, relay=status.startswith("5.7."), **details)
+    if status in MAILBOX_FULL or _FULL_TEXT.search(text):
+        return TemporaryFailure(reason, **details)
+    if status in MAILBOX_GONE:
+        return Bounce(reason, **details)
+    if status is not None and status.startswith("5.7."):
+        # Policy: relay access, authentication, spam, reputation: our mail as a whole.
+        return Rejected(reason, relay=True, **details)
     if _SIZE_TEXT.search(text):
         return Rejected(reason, relay=False, **details)
     if _POLICY_TEXT.search(text):
         return Rejected(reason, relay=True, **details)
-    if _MAILBOX_TEXT.search(text) or code in (550, 551, 553):
+    if _MAILBOX_TEXT.search(text) or (status is None and code in (550, 551, 553)):
         # RFC 5321: 550 mailbox unavailable, 551 user not local, 553 mailbox name not allowed.
         return Bounce(reason, **details)
-    if code == 552:
+    if code == 552 and status is None:
         return TemporaryFailure(reason, **details)
-    return Rejected(reason, relay=True, **details)
+    # 5.3.x system, 5.5.x protocol, 5.6.x content, other 5.x.x: this message; a 5xx with
+    # neither code nor telling text: assume the relay, never the address.
+    return Rejected(reason, relay=status is None, **details)
 
 
 _ACCEPTED = {Stage.MAIL: (250,), Stage.RCPT: (250, 251), Stage.DATA: (354,), Stage.CONTENT: (250,)}

@@ -22,7 +22,7 @@ from digest.mail.backends.base import Job, MailBackend
 from digest.mail.errors import Bounce, ConnectionTrouble, MailError, NoSlot, Rejected, UnknownOutcome
 from digest.mail.message import OutgoingMessage
 from digest.models import DeliveryStatus, utcnow
-from digest.send import ledger
+from digest.send import ledger, problems
 from digest.send.ratelimit import RateLimited, RateLimiter
 from digest.settings import Settings
 
@@ -42,8 +42,8 @@ class Stop:
     """Why a batch stopped before its rows ran out."""
 
     note: str
-    pause: bool = False     # the relay refuses our mail: ops must look before it goes on
-    outage: bool = False    # the relay cannot be reached: the rows wait for a retry
+    pause: str | None = None  # a problem ops must look at before it goes on (problems.*)
+    outage: bool = False      # the relay cannot be reached: the rows wait for a retry
 
 
 @dataclass
@@ -59,8 +59,7 @@ class Run:
     stop: Stop | None = None
     trouble: ConnectionTrouble | None = None  # the last connection failure
     skipped: list[int] = field(default_factory=list)  # unsubscribed meanwhile
-    _temporary_in_a_row: int = 0
-    _refusals_in_a_row: int = 0
+    _in_a_row: dict[str, int] = field(default_factory=dict)  # refusals, temporary, bounces
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def take(self) -> Row | None:
@@ -74,7 +73,17 @@ class Run:
             self.put_back([row])
             self.halt(Stop(str(limited)))
             return None
+        except Exception as exc:  # the limiter's Redis is gone: stop rather than go unlimited
+            self.put_back([row])
+            self.halt(Stop(f"the send rate limit cannot be checked: {exc}"))
+            return None
         return row
+
+    def note_trouble(self, trouble: ConnectionTrouble) -> None:
+        with self._lock:
+            # A real failure outranks "no slot": it decides whether this is an outage.
+            if not isinstance(trouble, NoSlot) or self.trouble is None:
+                self.trouble = trouble
 
     def put_back(self, rows: list[Row]) -> None:
         with self._lock:
@@ -87,16 +96,21 @@ class Run:
 
     def count(self, status: DeliveryStatus, failure: MailError | None) -> None:
         """Tally an outcome; stop the batch when the relay keeps refusing or deferring."""
+        temporary = status in (DeliveryStatus.DEFERRED, DeliveryStatus.EXPIRED)
+        kinds = {"refusals": isinstance(failure, Rejected) and failure.relay,
+                 "temporary": temporary, "bounces": status == DeliveryStatus.BOUNCED}
         with self._lock:
             self.outcomes[str(status)] = self.outcomes.get(str(status), 0) + 1
-            relay_refusal = isinstance(failure, Rejected) and failure.relay
-            self._refusals_in_a_row = self._refusals_in_a_row + 1 if relay_refusal else 0
-            temporary = status in (DeliveryStatus.DEFERRED, DeliveryStatus.EXPIRED)
-            self._temporary_in_a_row = self._temporary_in_a_row + 1 if temporary else 0
-            refusals, temporaries = self._refusals_in_a_row, self._temporary_in_a_row
+            for kind, happened in kinds.items():
+                self._in_a_row[kind] = self._in_a_row.get(kind, 0) + 1 if happened else 0
+            refusals, temporaries, bounces = (self._in_a_row[k] for k in kinds)
         if refusals >= self.settings.smtp_max_consecutive_refusals:
-            self.halt(Stop(failure.reason if failure.reason.startswith("the relay refuses")
-                           else f"the relay refuses our mail: {failure.reason}", pause=True))
+            self.halt(Stop(failure.reason.removeprefix(f"{problems.REFUSED}: "), pause=problems.REFUSED))
+        elif bounces >= self.settings.smtp_max_consecutive_bounces:
+            # Real lists do not lose this many mailboxes in a row: more likely a refusal of
+            # our own mail that reads like a bounce. Stop suppressing until someone looks.
+            self.halt(Stop(f"{bounces} addresses in a row, the last with: {failure.reason}",
+                           pause=problems.BOUNCING))
         elif temporaries >= self.settings.smtp_max_consecutive_failures:
             self.halt(Stop(f"stopped after {temporaries} temporary failures in a row"))
         elif temporary:
@@ -145,7 +159,7 @@ class Lane:
         while (row := self.run.take()) is not None:
             try:
                 message = row.build()
-            except (ValueError, UnicodeError) as exc:
+            except Exception as exc:  # one reader's data must not stop the batch
                 self._record(row, Rejected(f"the message cannot be built: {exc}", relay=False), "")
                 continue
             self.rows[row.delivery_id] = row
@@ -195,7 +209,7 @@ class Lane:
                     return
                 except ConnectionTrouble as trouble:
                     self.unsent(trouble)
-                    self.run.trouble = trouble
+                    self.run.note_trouble(trouble)
                     if trouble.busy:
                         return  # the relay (or our cap) has no room for this connection
                     failures = 0 if self.sent_since_trouble else failures + 1
@@ -204,9 +218,13 @@ class Lane:
                         return
                 except Rejected as refused:  # e.g. the relay refuses our login
                     self.unsent(refused)
-                    self.run.halt(Stop(refused.reason, pause=True))
+                    self.run.halt(Stop(refused.reason, pause=problems.REFUSED))
                     return
         finally:
+            # Rows taken and not settled (an unexpected error) go back; a row already begun
+            # is refused when tried again, and its lease decides.
+            self.run.put_back(list(self.rows.values()))
+            self.rows.clear()
             self.flush()
 
 
@@ -229,7 +247,11 @@ def run_lanes(run: Run, lanes: list[MailBackend], renew: Callable[[], None], ren
         while thread.is_alive():
             thread.join(renew_every)
             if thread.is_alive():
-                renew()
+                try:
+                    renew()
+                except Exception as exc:  # the lanes stop before their next message; all are joined
+                    errors.append(exc)
+                    run.halt(Stop(f"stopped: {exc}"))
     if errors:
         raise errors[0]
     if run.stop is None and run.rows:

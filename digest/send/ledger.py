@@ -146,10 +146,10 @@ class Outcome:
 
 
 class _Step:
-    __slots__ = ("outcomes", "begin", "began", "refusal", "error", "done", "lead")
+    __slots__ = ("outcomes", "begin", "renew", "began", "refusal", "error", "done", "lead")
 
-    def __init__(self, outcomes: list[Outcome], begin: int | None):
-        self.outcomes, self.begin = outcomes, begin
+    def __init__(self, outcomes: list[Outcome], begin: int | None, renew: float | None = None):
+        self.outcomes, self.begin, self.renew = outcomes, begin, renew
         self.began, self.refusal, self.error = False, None, None
         self.done = threading.Event()  # written, or handed the writing of the next group
         self.lead = False
@@ -172,9 +172,17 @@ class Writer:
         self._waiting: list[_Step] = []
         self._writing = False
 
+    def renew(self, lease_seconds: float) -> None:
+        """Extend the batch's lease, through the writer: a second connection updating the
+        same rows at the same time could deadlock with it."""
+        self._submit(_Step([], None, renew=lease_seconds))
+
     def step(self, outcomes: list[Outcome], begin: int | None) -> tuple[bool, Refusal | None]:
         """(began, why not): the row `begin` may go out when began is True."""
-        step = _Step(outcomes, begin)
+        step = self._submit(_Step(outcomes, begin))
+        return step.began, step.refusal
+
+    def _submit(self, step: _Step) -> _Step:
         with self._lock:
             self._waiting.append(step)
             lead, self._writing = not self._writing, True
@@ -185,7 +193,7 @@ class Writer:
             self._write_waiting()
         if step.error is not None:
             raise step.error
-        return step.began, step.refusal
+        return step
 
     def _write_waiting(self) -> None:
         with self._lock:
@@ -212,6 +220,9 @@ class Writer:
         finished = [o for step in group for o in step.outcomes]
         ids = [step.begin for step in group if step.begin is not None]
         try:
+            if renewal := max((step.renew for step in group if step.renew), default=None):
+                connection.execute(update(D).where(D.c.claim_token == self.token).values(
+                    lease_until=utcnow() + timedelta(seconds=renewal)))
             for outcome in finished:
                 if outcome.suppress:
                     suppress(self.session, outcome.suppress, "bounce")
@@ -307,13 +318,6 @@ def mark(session: Session, delivery_ids: list[int], status: DeliveryStatus, reas
         session.execute(update(D).where(condition)
                         .values(status=status, last_error=reason, claim_token=None, lease_until=None))
         session.commit()
-
-
-def renew(session: Session, token: str, lease_seconds: int) -> None:
-    """Extend a live batch's lease on every row it still holds."""
-    session.execute(update(D).where(D.c.claim_token == token)
-                    .values(lease_until=utcnow() + timedelta(seconds=lease_seconds)))
-    session.commit()
 
 
 def defer_claimed(session: Session, token: str, reason: str, retry_at: datetime) -> int:

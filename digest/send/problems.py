@@ -18,6 +18,7 @@ E = Edition.__table__
 
 UNREACHABLE = "relay unreachable"
 REFUSED = "the relay refuses our mail"
+BOUNCING = "bounces in a row, paused"
 
 
 def note(session: Session, edition_id: int, kind: str, error: str) -> None:

@@ -154,7 +154,7 @@ def send_batch(session: Session, settings: Settings, backend: MailBackend, editi
         run = lanes.Run(settings, edition.send_started_at, writer, limiter_for(settings), todo)
         with backend.lanes(settings.smtp_connections) as connections:
             lanes.run_lanes(run, connections,
-                            renew=lambda: ledger.renew(session, token, settings.delivery_lease_seconds),
+                            renew=lambda: writer.renew(settings.delivery_lease_seconds),
                             renew_every=settings.delivery_lease_seconds / 3)
     for status, n in run.outcomes.items():
         report.add(DeliveryStatus(status), n)
@@ -170,19 +170,19 @@ def _settle_stop(session: Session, settings: Settings, edition_id: int, token: s
                  run: lanes.Run, report: BatchReport) -> None:
     """Say why the batch stopped, where ops will see it, and park the rows it left."""
     stop = run.stop
-    if stop is None or stop.outage is False and stop.pause is False:
+    if stop is None or not (stop.outage or stop.pause):
         report.note = stop.note if stop else None
         if run.outcomes.get(DeliveryStatus.SENT):
             report.recovered = problems.clear(session, edition_id)
         return
-    report.note = stop.note
     if stop.outage:
-        report.outage = True
+        report.note, report.outage = f"{problems.UNREACHABLE}: {stop.note}", True
         retry_at = utcnow() + timedelta(seconds=settings.retry_base_seconds)
-        ledger.defer_claimed(session, token, f"relay unreachable: {stop.note}", retry_at)
+        ledger.defer_claimed(session, token, report.note, retry_at)
         problems.note(session, edition_id, problems.UNREACHABLE, stop.note)
     else:
-        problems.note(session, edition_id, problems.REFUSED, stop.note)
+        report.note = f"{stop.pause}: {stop.note}"
+        problems.note(session, edition_id, stop.pause, stop.note)
         session.execute(update(Edition.__table__).where(
             Edition.__table__.c.id == edition_id, Edition.__table__.c.status == EditionStatus.SENDING)
             .values(status=EditionStatus.PAUSED))

@@ -20,6 +20,11 @@ RCPT, CONTENT, MAIL, DATA = Stage.RCPT, Stage.CONTENT, Stage.MAIL, Stage.DATA
     (550, "5.1.10 Recipient address has null MX", RCPT, Bounce, None),
     (550, "5.2.1 The email account that you tried to reach is disabled", RCPT, Bounce, None),
     (550, "5.1.1 user unknown", CONTENT, Bounce, None),
+    (550, "5.1.0 <x@example.net>: Recipient address rejected: User unknown in local recipient table",
+     RCPT, Bounce, None),
+    (550, "5.4.1 Recipient address rejected: Access denied. AS(201806281)", RCPT, Bounce, None),
+    (554, "delivery error: dd This user doesn't have a yahoo.com account (x@yahoo.com) [0]", RCPT,
+     Bounce, None),
     (550, "Requested action not taken: mailbox unavailable", RCPT, Bounce, None),
     (553, "sorry, that domain isn't in my list of allowed rcpthosts", RCPT, Bounce, None),
     # Temporary, whatever the enhanced code: retried.
@@ -29,6 +34,7 @@ RCPT, CONTENT, MAIL, DATA = Stage.RCPT, Stage.CONTENT, Stage.MAIL, Stage.DATA
     (452, "4.5.3 Too many recipients", RCPT, TemporaryFailure, None),
     (552, "5.2.2 Mailbox full", RCPT, TemporaryFailure, None),
     (552, "Requested mail action aborted: mailbox full", CONTENT, TemporaryFailure, None),
+    (550, "Mailbox quota exceeded", RCPT, TemporaryFailure, None),
     # Policy and relay refusals: the message fails, the address is kept.
     (554, "5.7.1 <x@example.net>: Relay access denied", RCPT, Rejected, True),
     (554, "Relay access denied", RCPT, Rejected, True),
@@ -37,16 +43,27 @@ RCPT, CONTENT, MAIL, DATA = Stage.RCPT, Stage.CONTENT, Stage.MAIL, Stage.DATA
     (530, "5.7.0 Authentication required", MAIL, Rejected, True),
     (550, "5.7.26 Unauthenticated email is not accepted from this domain", CONTENT, Rejected, True),
     (554, "5.7.1 Service unavailable; Client host blocked using zen.spamhaus.org", RCPT, Rejected, True),
+    (550, "Administrative prohibition", RCPT, Rejected, True),
+    (550, "Rejected: 192.0.2.1 listed in a black list at b.barracudacentral.org", RCPT, Rejected, True),
+    (550, "5.7.1 Service unavailable, Client host [192.0.2.1] blocked using Spamhaus", CONTENT,
+     Rejected, True),
     # ... about this message only: it fails, and it does not count towards stopping the send.
     (552, "5.3.4 Message size exceeds fixed maximum message size", CONTENT, Rejected, False),
     (552, "5.2.3 Message too big", CONTENT, Rejected, False),
     (554, "5.6.0 Message content rejected", CONTENT, Rejected, False),
-    # A refused sender or DATA command is about our mail, never the recipient's address.
+    # A refused sender or DATA command is about our mail, never the recipient's address,
+    # even when the relay says so at RCPT (Postfix's smtpd_delay_reject) or with a mailbox code.
     (550, "5.1.1 sender unknown", MAIL, Rejected, True),
+    (550, "5.1.0 <news@example.org>: Sender address rejected: User unknown in virtual mailbox table",
+     RCPT, Rejected, True),
+    (550, "Verification failed for <news@example.org>", RCPT, Rejected, True),
+    (550, "Sender verify failed", RCPT, Rejected, True),
+    (553, "5.1.8 <news@example.org>: Sender address rejected: Domain not found", RCPT, Rejected, True),
+    (550, "5.1.7 Invalid sender address", RCPT, Rejected, True),
     (554, "5.5.1 Error: no valid recipients", DATA, Rejected, True),
 ])
 def test_each_reply_means_what_it_says(code, text, stage, kind, relay):
-    verdict = judge(code, text, stage, "x@example.net")
+    verdict = judge(code, text, stage, "x@example.net", "news@example.org")
     if kind is None:
         assert verdict is None
         return
@@ -61,6 +78,11 @@ def test_the_enhanced_code_is_read_from_the_start_of_the_text():
     assert enhanced_status("5.01.010 odd zero padding") == "5.1.10"
     assert enhanced_status("Relay access denied 5.7.1") is None
     assert judge(554, "5.7.1 Relay access denied", RCPT).status == "5.7.1"
+
+
+def test_a_reply_naming_our_sender_is_about_our_mail_whatever_its_code():
+    refused = judge(550, "5.1.1 <news@example.org>... User unknown", RCPT, "x@example.net", "news@example.org")
+    assert type(refused) is Rejected and refused.relay
 
 
 def test_a_refusal_of_our_mail_says_so():

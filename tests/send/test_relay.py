@@ -15,8 +15,11 @@ from sqlmodel import Session
 
 from digest.db import get_engine
 from digest.mail.backends import smtp_relay
+from digest.mail.backends.base import Job, SingleGate
 from digest.mail.backends.pool import Slots, SMTPRelay
 from digest.mail.backends.smtp import SMTPBackend
+from digest.mail.errors import NoSlot
+from digest.mail.message import OutgoingMessage
 from digest.models import Delivery, DeliveryStatus, EditionStatus, Subscriber, Subscription, \
     SubscriptionStatus, Suppression, utcnow
 from digest.send import control, ledger
@@ -24,7 +27,7 @@ from digest.send.service import send_batch, start_send
 from tests.conftest import make_settings
 from tests.factories import active_emails, approved_edition, sample_world
 from tests.send.conftest import add_subscribers
-from tests.smtp_server import SMTPSink
+from tests.smtp_server import SMTPSink, free_port
 
 
 @pytest.fixture
@@ -198,3 +201,63 @@ def test_an_internationalised_address_fails_alone_where_the_relay_cannot_carry_i
         relay.shutdown()
     finally:
         sink.stop()
+
+
+def test_bounces_in_a_row_pause_the_send_before_they_suppress_the_list(tmp_path, database_url, sink):
+    settings = relay_settings(tmp_path, database_url, sink, smtp_connections=1, smtp_max_consecutive_bounces=3)
+    with Session(get_engine(database_url), expire_on_commit=False) as session:
+        morning, edition = started(session, settings)
+        for address in active_emails(session, morning):
+            # Reads like a bounce; a relay misconfigured against us can say this for everyone.
+            sink.refuse[address] = "550 5.1.1 user unknown"
+        report = send_batch(session, settings, smtp_relay(settings), edition.id)
+        assert report.outcomes == {"bounced": 3}
+        assert report.note.startswith("bounces in a row, paused: 3 addresses in a row")
+        session.expire_all()
+        assert session.get(type(edition), edition.id).status == EditionStatus.PAUSED
+        assert session.execute(select(func.count()).select_from(Suppression)).scalar_one() == 3
+        assert control.progress(session, edition.id).problem.startswith("bounces in a row, paused since ")
+
+
+def test_a_rate_limiter_that_cannot_be_asked_stops_the_batch_and_leaves_nothing_in_flight(
+        tmp_path, database_url, redis_url, sink):
+    closed = f"redis://127.0.0.1:{free_port()}/0"  # the limiter's; the connection count's works
+    settings = relay_settings(tmp_path, database_url, sink, broker_url=closed, redis_url=redis_url,
+                              send_rate_per_second=100)
+    with Session(get_engine(database_url), expire_on_commit=False) as session:
+        morning, edition = started(session, settings)
+        relay = smtp_relay(settings)
+        report = send_batch(session, settings, relay, edition.id)
+        assert report.note.startswith("the send rate limit cannot be checked")
+        counts = statuses(session, edition.id)
+        assert not {DeliveryStatus.CLAIMED, DeliveryStatus.SENDING} & set(counts)
+        assert counts.get(DeliveryStatus.SENT, 0) == len(sink.messages)
+    # Whatever stopped the lanes, the pool holds no connection left in the middle of a mail.
+    relay.send(OutgoingMessage("daily@news.example.org", "after@example.net", "<after@x>",
+                               b"Subject: after\r\nMessage-ID: <after@x>\r\n\r\nhi\r\n"))
+    assert "<after@x>" in sink.message_ids()
+    relay.shutdown()
+
+
+def test_a_connection_whose_slot_lapsed_while_idle_is_closed_not_used_above_the_cap(
+        redis_url, sink, monkeypatch):
+    import redis
+
+    from digest.mail.backends import smtp as smtp_module
+    key = f"digest-test:{uuid.uuid4().hex}:smtp"
+    first, second = (SMTPRelay(lambda slot: SMTPBackend(host="127.0.0.1", port=sink.port, slot=slot),
+                               1, Slots(redis_url, key, cap=1)) for _ in range(2))
+    with first.lanes(1) as (idle,):
+        idle.open()
+    redis.Redis.from_url(redis_url).delete(key)  # its slot lapsed while it sat idle
+    with second.lanes(1) as (other,):
+        other.open()  # ... and another worker took it
+        monkeypatch.setattr(smtp_module, "SLOT_REFRESH_SECONDS", 0)
+        with first.lanes(1) as (again,):
+            with pytest.raises(NoSlot):
+                again.send_stream(iter([Job(1, OutgoingMessage("a@x.org", "b@x.org", "<m@x>", b"\r\n"))]),
+                                  SingleGate())
+            assert again.connection is None
+        sink.wait_connections(1)
+        assert sink.connections == 1
+    second.shutdown()

@@ -11,6 +11,7 @@ batch while the relay lets it.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import itertools
 import os
 import socket
@@ -20,11 +21,15 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+import redis
+from redis.exceptions import RedisError
+
 from digest.mail.backends.base import MailBackend
 from digest.mail.backends.smtp import SMTPBackend
+from digest.mail.errors import NoSlot
 from digest.mail.message import OutgoingMessage
 
-#: Seconds a slot lives without a refresh (connections refresh theirs every 10 s in use).
+#: Seconds a slot lives without a refresh (connections in use renew theirs every 10 s).
 SLOT_TTL = 60
 
 # KEYS: the set. ARGV: member, now, ttl, cap. Drops lapsed slots, then takes one if there is room.
@@ -46,7 +51,6 @@ class Slots:
         self.key, self.cap = key, cap
         self._script = None
         if redis_url:
-            import redis
 
             self._client = redis.Redis.from_url(redis_url, socket_timeout=5)
             self._script = self._client.register_script(_ACQUIRE)
@@ -64,15 +68,18 @@ class Slot:
     def acquire(self) -> bool:
         if self.slots._script is None:
             return True
-        return bool(self.slots._script(keys=[self.slots.key],
-                                       args=[self.member, time.time(), SLOT_TTL, self.slots.cap]))
-
-    def refresh(self) -> None:
-        self.acquire()
+        try:
+            return bool(self.slots._script(keys=[self.slots.key],
+                                           args=[self.member, time.time(), SLOT_TTL, self.slots.cap]))
+        except RedisError as exc:
+            # Without the count no connection opens: the cap protects the relay's limit.
+            raise NoSlot(f"the connections to the relay cannot be counted in Redis "
+                         f"(DIGEST_REDIS_URL or DIGEST_BROKER_URL): {exc}", unsent=[]) from None
 
     def release(self) -> None:
         if self.slots._script is not None:
-            self.slots._client.zrem(self.slots.key, self.member)
+            with contextlib.suppress(RedisError):  # unreleased, the slot lapses by itself
+                self.slots._client.zrem(self.slots.key, self.member)
 
 
 class SMTPRelay(MailBackend):
@@ -82,20 +89,28 @@ class SMTPRelay(MailBackend):
     def __init__(self, connect: Callable[[Slot], SMTPBackend], connections: int, slots: Slots):
         self._connect, self.connections, self.slots = connect, connections, slots
         self.limit = connections  # shrinks on "421 too many connections"
-        self._idle: list[SMTPBackend] = []
+        self._idle: list[tuple[SMTPBackend, float]] = []  # with when each went idle
         self._lock = threading.Lock()
 
     def _take(self) -> SMTPBackend:
         with self._lock:
-            if self._idle:
-                return self._idle.pop()
-        return self._connect(self.slots.slot())
+            # A slot may lapse while its connection sits idle, letting another worker open
+            # one in its place: such a connection is closed rather than used above the cap.
+            fresh = time.monotonic() - SLOT_TTL / 2
+            stale = [lane for lane, since in self._idle if since < fresh]
+            self._idle = [(lane, since) for lane, since in self._idle if since >= fresh]
+            lane = self._idle.pop()[0] if self._idle else None
+        for old in stale:
+            old.close()
+        return lane or self._connect(self.slots.slot())
 
     def _give_back(self, lane: SMTPBackend) -> None:
+        """Only a connection its lane left between transactions comes back (a stream that
+        broke off drops its connection)."""
         if lane.connection is None:
             return
         with self._lock:
-            self._idle.append(lane)
+            self._idle.append((lane, time.monotonic()))
 
     @contextmanager
     def lanes(self, want: int) -> Iterator[list[SMTPBackend]]:
@@ -125,7 +140,7 @@ class SMTPRelay(MailBackend):
         `close`: a caller's `with backend:` must not empty the pool."""
         with self._lock:
             idle, self._idle = self._idle, []
-        for lane in idle:
+        for lane, _ in idle:
             lane.close()
 
 

@@ -29,6 +29,8 @@ from digest.mail.message import OutgoingMessage
 from digest.mail.replies import Stage, judge
 
 _LEADING_DOT = re.compile(rb"(?m)^\.")
+#: How often a connection in use renews its slot under the shared cap (slots live a minute).
+SLOT_REFRESH_SECONDS = 10
 _ENVELOPE_STAGES = (Stage.MAIL, Stage.RCPT, Stage.DATA)
 
 
@@ -36,7 +38,6 @@ class Slot(Protocol):
     """A connection's place under the cap shared by all workers (see pool.Slots)."""
 
     def acquire(self) -> bool: ...
-    def refresh(self) -> None: ...
     def release(self) -> None: ...
 
 
@@ -59,7 +60,8 @@ class SMTPBackend(MailBackend):
         if self.connection is not None:
             return
         if self.slot is not None and not self.slot.acquire():
-            raise NoSlot("every connection the relay allows us is in use (DIGEST_SMTP_MAX_CONNECTIONS)")
+            raise NoSlot("every connection the relay allows us is in use (DIGEST_SMTP_MAX_CONNECTIONS)",
+                         unsent=[])
         try:
             self.connection = self._connect()
         except BaseException as exc:
@@ -98,7 +100,7 @@ class SMTPBackend(MailBackend):
             connection.ehlo_or_helo_if_needed()
         except smtplib.SMTPAuthenticationError as exc:
             connection.close()
-            raise Rejected(f"the relay refuses our login: {exc.smtp_code} {_text(exc.smtp_error)} "
+            raise Rejected(f"login refused: {exc.smtp_code} {_text(exc.smtp_error)} "
                            "(check DIGEST_SMTP_USERNAME and DIGEST_SMTP_PASSWORD)") from None
         except (OSError, smtplib.SMTPException) as exc:
             connection.close()
@@ -141,10 +143,16 @@ class SMTPBackend(MailBackend):
         Raises ConnectionTrouble (with `unsent`: the jobs taken but not begun) when the
         connection cannot be had or is lost before a message's data went out."""
         job = next(jobs, None)
-        while job is not None:
-            self.open_for(job)
-            send = self._pipelined if self.pipelining else self._one_by_one
-            job = send(job, jobs, gate)
+        try:
+            while job is not None:
+                self.open_for(job)
+                send = self._pipelined if self.pipelining else self._one_by_one
+                job = send(job, jobs, gate)
+        except BaseException:
+            # Whatever broke off the stream, the connection may be mid-transaction (even
+            # mid-DATA): it must never carry another message.
+            self._drop()
+            raise
 
     def open_for(self, job: Job) -> None:
         try:
@@ -152,8 +160,12 @@ class SMTPBackend(MailBackend):
         except MailError as failure:
             failure.unsent = [job]
             raise
-        if self.slot is not None and time.monotonic() - self._refreshed > 10:
-            self.slot.refresh()
+        if self.slot is not None and time.monotonic() - self._refreshed > SLOT_REFRESH_SECONDS:
+            if not self.slot.acquire():
+                # Our slot lapsed (the connection sat idle) and another worker has it now.
+                self._drop()
+                raise NoSlot("every connection the relay allows us is in use "
+                             "(DIGEST_SMTP_MAX_CONNECTIONS)", unsent=[job])
             self._refreshed = time.monotonic()
 
     def _pipelined(self, job: Job, jobs: Iterator[Job], gate: Gate) -> Job | None:
@@ -178,7 +190,7 @@ class SMTPBackend(MailBackend):
             if job is None:
                 return None
             replies = [self._reply(conn, job) for _ in _ENVELOPE_STAGES]
-            if failure := _envelope_failure(replies, job.message.recipient):
+            if failure := _envelope_failure(replies, job.message):
                 gate.done(job, failure)
                 if failure.code == 421:  # the server is closing the connection
                     self._drop()
@@ -189,10 +201,12 @@ class SMTPBackend(MailBackend):
                 job = self._usable(next(jobs, None), jobs, gate)
                 out = tail + b"RSET\r\n" + (self._envelope(job.message) if job else b"")
                 continue
+            # The next job is taken (and its message built) before this one begins: whatever
+            # that raises, no row is left in flight with its data never sent.
+            following = self._usable(next(jobs, None), jobs, gate)
             if not gate.begin(job):
                 self._drop()
-                return next(jobs, None)
-            following = self._usable(next(jobs, None), jobs, gate)
+                return following
             out = _data(job.message) + (self._envelope(following.message) if following else b"")
             done, job = job, following
 
@@ -206,7 +220,7 @@ class SMTPBackend(MailBackend):
                 except OSError as exc:
                     self._lost(None, job, exc)
                 replies.append(self._reply(conn, job))
-                if failure := _envelope_failure(replies, job.message.recipient):
+                if failure := _envelope_failure(replies, job.message):
                     break
             if failure:
                 gate.done(job, failure)
@@ -260,7 +274,8 @@ class SMTPBackend(MailBackend):
             code, text = conn.getreply()
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             self._lost(done, waiting, exc, gate)
-        gate.done(done, judge(code, _text(text), Stage.CONTENT, done.message.recipient))
+        gate.done(done, judge(code, _text(text), Stage.CONTENT, done.message.recipient,
+                              done.message.sender))
         if code == 421:
             self._lost(None, waiting, OSError("the server closed the connection (421)"))
 
@@ -287,10 +302,10 @@ def _data(message: OutgoingMessage) -> bytes:
     return payload + b".\r\n"
 
 
-def _envelope_failure(replies: list[tuple[int, bytes]], recipient: str) -> MailError | None:
+def _envelope_failure(replies: list[tuple[int, bytes]], message: OutgoingMessage) -> MailError | None:
     """The first refusal among the replies so far (MAIL, RCPT, DATA), or None."""
     for (code, text), stage in zip(replies, _ENVELOPE_STAGES):
-        if failure := judge(code, _text(text), stage, recipient):
+        if failure := judge(code, _text(text), stage, message.recipient, message.sender):
             return failure
     return None
 
