@@ -5,12 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 from sqlmodel import Session
+from starlette.datastructures import FormData
 
 from digest.staff.accounts import authenticate
-from digest.web import csrf
 from digest.web.deps import db_session
 from digest.web.staff.auth import end_session, start_session
-from digest.web.staff.common import staff_page
+from digest.web.staff.common import checked_form, staff_page
 
 router = APIRouter(prefix="/staff")
 FAILED = "That email and password do not match an account."
@@ -27,9 +27,7 @@ def login_form(request: Request, next: str = "/staff/"):
 
 
 @router.post("/login")
-async def login(request: Request, session: Session = Depends(db_session)):
-    form = await request.form()
-    csrf.check(request, form.get(csrf.FIELD))
+def login(request: Request, form: FormData = Depends(checked_form), session: Session = Depends(db_session)):
     email = str(form.get("email", "")).strip().lower()
     ip = request.client.host if request.client else "unknown"
     limits = request.app.state.login_limits
@@ -48,9 +46,7 @@ async def login(request: Request, session: Session = Depends(db_session)):
 
 
 @router.post("/logout")
-async def logout(request: Request):
-    form = await request.form()
-    csrf.check(request, form.get(csrf.FIELD))
+def logout(_: FormData = Depends(checked_form)):
     response = RedirectResponse("/staff/login", status_code=303)
     end_session(response)
     return response
