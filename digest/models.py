@@ -301,6 +301,18 @@ class StaffUser(SQLModel, table=True):
     created_at: datetime = _created()
 
 
+class StaffSession(SQLModel, table=True):
+    """A signed-in browser. Its cookie holds a random token and only the token's SHA-256 is
+    stored, so the table cannot be replayed; signing out deletes the row, a new password
+    deletes every row of the account."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="staffuser.id", ondelete="CASCADE", index=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = _created()
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
 class ApiToken(SQLModel, table=True):
     """A staff member's token for scripting the JSON API. Only its SHA-256 is stored."""
 

@@ -140,9 +140,13 @@ class Settings(BaseSettings):
     # broker URL if that is Redis, else in-process memory (fine for one web process).
     redis_url: str | None = None
     # Sign-up abuse limits, in the `limits` notation ("N per minute/hour/day").
-    # Staff console: how long a login lasts, and failed logins allowed per address and per IP.
+    # Staff console: how long a login lasts, and failed logins allowed: per account from one
+    # client (an IP, or a browser the account signed in from before, which nothing else
+    # limits), per IP whatever the account, and per account from all other browsers together.
     staff_session_hours: int = Field(default=12, ge=1, le=24 * 7)
     staff_login_limit: str = "10 per 15 minutes"
+    staff_login_limit_per_ip: str = "30 per 15 minutes"
+    staff_login_limit_per_account: str = "100 per hour"
     signup_limit_per_ip: str = "20 per hour"
     signup_limit_per_address: str = "5 per hour"
     # Confirmation mails one pending subscription may get per day, however often it signs up;

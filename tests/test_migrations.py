@@ -22,3 +22,12 @@ def test_suppression_events_downgrade_and_upgrade(database_url):
     assert "suppressionevent" not in tables(database_url) and "suppression" in tables(database_url)
     migrate.upgrade(database_url)
     assert "suppressionevent" in tables(database_url)
+
+
+def test_staff_sessions_downgrade_and_upgrade(database_url):
+    config = migrate.alembic_config(database_url)
+    assert "staffsession" in tables(database_url)
+    command.downgrade(config, "0101_suppression_events")
+    assert "staffsession" not in tables(database_url) and "staffuser" in tables(database_url)
+    migrate.upgrade(database_url)
+    assert "staffsession" in tables(database_url)

@@ -7,7 +7,7 @@ from digest.cli.common import app, fail
 from digest.db import session_scope
 from digest.models import StaffUser
 from digest.settings import get_settings
-from digest.staff.accounts import AccountError, Role, add_user, create_api_token
+from digest.staff.accounts import AccountError, Role, add_user, create_api_token, set_password
 
 users_app = typer.Typer(help="Staff accounts (editors, ops, admins).", no_args_is_help=True)
 app.add_typer(users_app, name="users")
@@ -36,12 +36,29 @@ def users_list() -> None:
             typer.echo(f"{user.email:40} {user.role:7} {'active' if user.active else 'disabled'}")
 
 
+def _account(session, email: str) -> StaffUser:
+    user = session.exec(select(StaffUser).where(StaffUser.email == email.lower())).one_or_none()
+    if user is None:
+        fail(f"no staff account {email}")
+    return user
+
+
 @users_app.command("token")
 def users_token(email: str, name: str = typer.Option("cli", "--name")) -> None:
     """Create an API token for a staff account; it is shown once."""
     settings = get_settings()
     with session_scope(settings.database_url) as session:
-        user = session.exec(select(StaffUser).where(StaffUser.email == email.lower())).one_or_none()
-        if user is None:
-            fail(f"no staff account {email}")
-        typer.echo(create_api_token(session, user, name))
+        typer.echo(create_api_token(session, _account(session, email), name))
+
+
+@users_app.command("password")
+def users_password(email: str, password: str = typer.Option(..., prompt="New password", confirmation_prompt=True,
+                                                            hide_input=True)) -> None:
+    """Set a new password for a staff account; every console session of the account ends."""
+    settings = get_settings()
+    try:
+        with session_scope(settings.database_url) as session:
+            set_password(session, _account(session, email), password)
+    except AccountError as exc:
+        fail(str(exc))
+    typer.echo(f"new password set for {email.lower()}; its console sessions have ended")

@@ -1,18 +1,21 @@
-"""Staff accounts and what each role may do. Passwords are argon2-hashed; API tokens are
-random and stored as SHA-256 hashes, shown once at creation."""
+"""Staff accounts and what each role may do. Passwords are argon2-hashed; API tokens and
+session tokens are random and stored as SHA-256 hashes: the plain value is handed out once
+(to the script's owner, in the browser's cookie) and never kept."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta
 from enum import StrEnum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import delete
 from sqlmodel import Session, select
 
-from digest.models import ApiToken, StaffUser, utcnow
+from digest.models import ApiToken, StaffSession, StaffUser, utcnow
 
 MIN_PASSWORD_LENGTH = 12
 _hasher = PasswordHasher()
@@ -55,14 +58,26 @@ def add_user(session: Session, *, email: str, password: str, role: str) -> Staff
         raise AccountError(f"email: {exc}") from None
     if role not in Role.__members__.values():
         raise AccountError(f"role: must be one of {', '.join(Role)}")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"password: at least {MIN_PASSWORD_LENGTH} characters")
     if session.exec(select(StaffUser).where(StaffUser.email == email)).one_or_none():
         raise AccountError(f"email: {email} already has an account")
-    user = StaffUser(email=email, password_hash=_hasher.hash(password), role=role)
+    user = StaffUser(email=email, password_hash=_password_hash(password), role=role)
     session.add(user)
     session.flush()
     return user
+
+
+def _password_hash(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"password: at least {MIN_PASSWORD_LENGTH} characters")
+    return _hasher.hash(password)
+
+
+def set_password(session: Session, user: StaffUser, password: str) -> None:
+    """A new password for `user`; every session of the account ends (whoever knew the old
+    password may have signed in with it)."""
+    user.password_hash = _password_hash(password)
+    session.execute(delete(StaffSession).where(StaffSession.user_id == user.id))
+    session.flush()
 
 
 def authenticate(session: Session, email: str, password: str) -> StaffUser | None:
@@ -99,3 +114,28 @@ def user_for_token(session: Session, token: str) -> StaffUser | None:
         return None
     row.last_used_at = utcnow()
     return user
+
+
+def open_session(session: Session, user: StaffUser, *, hours: int) -> str:
+    """A new session for `user`, lasting `hours`; returns its token, for the cookie only.
+    Expired sessions of anyone are swept here, so the table stays the size of who is in."""
+    now = utcnow()
+    session.execute(delete(StaffSession).where(StaffSession.expires_at <= now))
+    token = secrets.token_urlsafe(32)
+    session.add(StaffSession(user_id=user.id, token_hash=_token_hash(token),
+                             expires_at=now + timedelta(hours=hours)))
+    session.flush()
+    return token
+
+
+def user_for_session(session: Session, token: str) -> StaffUser | None:
+    row = session.exec(select(StaffSession).where(StaffSession.token_hash == _token_hash(token))).one_or_none()
+    if row is None or row.expires_at <= utcnow():
+        return None
+    user = session.get(StaffUser, row.user_id)
+    return user if user is not None and user.active else None
+
+
+def close_session(session: Session, token: str) -> None:
+    session.execute(delete(StaffSession).where(StaffSession.token_hash == _token_hash(token)))
+    session.flush()

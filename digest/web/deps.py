@@ -31,6 +31,17 @@ def notify(request: Request) -> Notify:
     return notifier(request.app.state.settings)
 
 
+def https(request: Request) -> bool:
+    """Whether the app is served over https (its public URL says so): cookies are Secure then."""
+    return request.app.state.settings.public_url.startswith("https")
+
+
+def cookie_name(name: str, *, secure: bool) -> str:
+    """`name`, `__Host-` prefixed on https: browsers then take the cookie only from this very
+    host, over https, with Path=/ and no Domain, so a sibling subdomain cannot plant one."""
+    return f"__Host-{name}" if secure else name
+
+
 def page(request: Request, name: str, status_code: int = 200, **context):
     """Render one of templates/web/ with the brand every page shows."""
     context.setdefault("brand", request.app.state.settings.brand_name)

@@ -1,7 +1,12 @@
-import pytest
+from datetime import timedelta
 
+import pytest
+from sqlmodel import select
+
+from digest.models import StaffSession, utcnow
 from digest.staff.accounts import (
-    AccountError, Permission, add_user, authenticate, can, create_api_token, user_for_token,
+    AccountError, Permission, add_user, authenticate, can, create_api_token, open_session,
+    user_for_session, user_for_token,
 )
 
 
@@ -45,3 +50,15 @@ def test_api_tokens_are_stored_hashed_and_resolve_to_their_user(session):
     from digest.models import ApiToken
     from sqlmodel import select
     assert token not in {t.token_hash for t in session.exec(select(ApiToken)).all()}
+
+
+def test_a_session_ends_when_it_expires_and_is_swept_at_the_next_sign_in(session):
+    user = add_user(session, email="ops@example.org", password="x" * 12, role="ops")
+    token = open_session(session, user, hours=1)
+    assert user_for_session(session, token) is user
+    row = session.exec(select(StaffSession)).one()
+    assert token not in row.token_hash  # only a hash is kept
+    row.expires_at = utcnow() - timedelta(seconds=1)
+    assert user_for_session(session, token) is None
+    open_session(session, user, hours=1)
+    assert len(session.exec(select(StaffSession)).all()) == 1

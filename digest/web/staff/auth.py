@@ -1,11 +1,16 @@
 """Who is asking: a staff session cookie (browser) or an API token (scripts).
 
-The session cookie is signed and timestamped (itsdangerous), HttpOnly and SameSite=Strict;
-it carries the user id and a fingerprint of the password hash, so changing a password ends
-every session. Failed logins are limited per address and per client IP.
+The session cookie holds only a random token naming a row of the staff sessions table
+(HttpOnly, SameSite=Strict, `__Host-` on https): signing out deletes the row, a new password
+deletes all of the account's, so a kept copy of the cookie is worth nothing afterwards. The
+session's CSRF token is derived from it (digest.web.csrf.session_token).
+
+Failed sign-ins are limited without letting anyone lock an account: see LoginLimits.
 """
 
 from __future__ import annotations
+
+import secrets
 
 from fastapi import Depends, HTTPException, Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -14,11 +19,14 @@ from sqlmodel import Session
 
 from digest.models import StaffUser
 from digest.settings import Settings
-from digest.staff.accounts import Permission, can, user_for_token
+from digest.staff.accounts import Permission, can, close_session, open_session, user_for_session, user_for_token
 from digest.web import csrf
-from digest.web.deps import db_session
+from digest.web.deps import cookie_name, db_session, https
 
 COOKIE = "digest_staff"
+DEVICE_COOKIE = "digest_device"
+# How long a browser stays known to an account after a sign-in there (see LoginLimits).
+DEVICE_DAYS = 180
 
 
 class LoginRequired(Exception):
@@ -28,36 +36,41 @@ class LoginRequired(Exception):
         self.next_path = next_path
 
 
-def _serializer(settings: Settings) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(settings.secret_key, salt="digest.staff-session")
+def _cookie(request: Request, name: str) -> str | None:
+    return request.cookies.get(cookie_name(name, secure=https(request)))
 
 
-def _fingerprint(user: StaffUser) -> str:
-    return user.password_hash[-16:]
+def _set_cookie(request: Request, response: Response, name: str, value: str, max_age: int) -> None:
+    response.set_cookie(cookie_name(name, secure=https(request)), value, max_age=max_age, httponly=True,
+                        samesite="strict", secure=https(request), path="/")
 
 
-def start_session(response: Response, settings: Settings, user: StaffUser) -> None:
-    value = _serializer(settings).dumps({"u": user.id, "f": _fingerprint(user)})
-    response.set_cookie(COOKIE, value, max_age=settings.staff_session_hours * 3600, httponly=True,
-                        samesite="strict", secure=settings.public_url.startswith("https"), path="/")
+def start_session(request: Request, response: Response, session: Session, user: StaffUser) -> None:
+    """A new session for `user`; the one this browser had before, if any, ends."""
+    previous = _cookie(request, COOKIE)
+    if previous:
+        close_session(session, previous)
+    hours = request.app.state.settings.staff_session_hours
+    _set_cookie(request, response, COOKIE, open_session(session, user, hours=hours), hours * 3600)
 
 
-def end_session(response: Response) -> None:
-    response.delete_cookie(COOKIE, path="/")
+def end_session(request: Request, response: Response, session: Session) -> None:
+    token = _cookie(request, COOKIE)
+    if token:
+        close_session(session, token)
+    response.delete_cookie(cookie_name(COOKIE, secure=https(request)), path="/", secure=https(request),
+                           httponly=True, samesite="strict")
 
 
-def _from_cookie(request: Request, session: Session, settings: Settings) -> StaffUser | None:
-    value = request.cookies.get(COOKIE)
-    if not value:
-        return None
-    try:
-        data = _serializer(settings).loads(value, max_age=settings.staff_session_hours * 3600)
-    except BadSignature:  # includes SignatureExpired
-        return None
-    user = session.get(StaffUser, data.get("u"))
-    if user is None or not user.active or data.get("f") != _fingerprint(user):
-        return None
-    return user
+def csrf_token(request: Request) -> str | None:
+    """The CSRF token of the request's session (None without a session cookie)."""
+    token = _cookie(request, COOKIE)
+    return csrf.session_token(request.app.state.settings.secret_key, token) if token else None
+
+
+def _from_cookie(request: Request, session: Session) -> StaffUser | None:
+    token = _cookie(request, COOKIE)
+    return user_for_session(session, token) if token else None
 
 
 def _from_bearer(request: Request, session: Session) -> StaffUser | None:
@@ -81,11 +94,10 @@ def require(permission: Permission | None = None):
     """
 
     def dependency(request: Request, session: Session = Depends(db_session)) -> StaffUser:
-        settings = request.app.state.settings
         user = _from_bearer(request, session)
         via_cookie = user is None
         if via_cookie:
-            user = _from_cookie(request, session, settings)
+            user = _from_cookie(request, session)
         if user is None:
             if _wants_json(request):
                 raise HTTPException(401, "Sign in, or send an API token as 'Authorization: Bearer ...'.",
@@ -94,25 +106,64 @@ def require(permission: Permission | None = None):
         if permission is not None and not can(user, permission):
             raise HTTPException(403, f"Your role ({user.role}) may not do this.")
         if via_cookie and request.method not in ("GET", "HEAD") and request.url.path.startswith("/api/"):
-            csrf.check(request, request.headers.get("x-csrf-token"))
+            csrf.matches(csrf_token(request), request.headers.get("x-csrf-token"))
         request.state.staff = user
         return user
 
     return dependency
 
 
+def _devices(request: Request) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(request.app.state.settings.secret_key, salt="digest.staff-device")
+
+
+def known_device(request: Request, email: str) -> str | None:
+    """The id of this browser if `email` signed in here before (a cookie signed by us)."""
+    value = _cookie(request, DEVICE_COOKIE)
+    if not value:
+        return None
+    try:
+        data = _devices(request).loads(value, max_age=DEVICE_DAYS * 86400)
+    except BadSignature:  # includes SignatureExpired
+        return None
+    return data.get("d") if data.get("e") == email else None
+
+
+def remember_device(request: Request, response: Response, email: str) -> None:
+    """After a sign-in: this browser is known to `email` from now on."""
+    device = known_device(request, email) or secrets.token_urlsafe(16)
+    _set_cookie(request, response, DEVICE_COOKIE, _devices(request).dumps({"e": email, "d": device}),
+                DEVICE_DAYS * 86400)
+
+
 class LoginLimits:
-    """Failed sign-ins allowed per address and per IP (Redis when configured)."""
+    """Failed sign-ins allowed (Redis when configured), so that guessing is slow for an
+    attacker while no attacker can lock the real person out.
+
+    A browser that signed in to the account before (known_device) has a count of its own
+    for that account and nothing else applies to it: failures from elsewhere never stop it.
+    Any other client is counted per account and IP, per IP whatever the account (one address
+    trying many), and per account over all such clients (a slow guess from many addresses,
+    which only makes new browsers wait).
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.limiter = strategies.MovingWindowRateLimiter(storage.storage_from_string(settings.rate_limit_storage))
-        self.limit = parse(settings.staff_login_limit)
+        self.per_client = parse(settings.staff_login_limit)
+        self.per_ip = parse(settings.staff_login_limit_per_ip)
+        self.per_account = parse(settings.staff_login_limit_per_account)
         self.namespace = f"digest-login:{settings.celery_queue}"
 
-    def blocked(self, email: str, ip: str) -> bool:
-        return not (self.limiter.test(self.limit, self.namespace, "email", email)
-                    and self.limiter.test(self.limit, self.namespace, "ip", ip))
+    def _counts(self, email: str, ip: str, device: str | None):
+        if device:
+            return [(self.per_client, "device", email, device)]
+        return [(self.per_client, "client", email, ip), (self.per_ip, "ip", ip),
+                (self.per_account, "account", email)]
 
-    def failed(self, email: str, ip: str) -> None:
-        self.limiter.hit(self.limit, self.namespace, "email", email)
-        self.limiter.hit(self.limit, self.namespace, "ip", ip)
+    def blocked(self, email: str, ip: str, device: str | None) -> bool:
+        return not all(self.limiter.test(limit, self.namespace, *keys)
+                       for limit, *keys in self._counts(email, ip, device))
+
+    def failed(self, email: str, ip: str, device: str | None) -> None:
+        for limit, *keys in self._counts(email, ip, device):
+            self.limiter.hit(limit, self.namespace, *keys)

@@ -5,9 +5,10 @@ Each action calls the same service function as the CLI (digest.curate.editor and
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session, select
+from starlette.datastructures import FormData
 
 from digest.curate import editor
 from digest.curate.editions import EditionError, approve, candidates, items
@@ -19,10 +20,9 @@ from digest.render.checks import check_edition
 from digest.render.digest import preview
 from digest.send.control import SendError, send_test
 from digest.staff.accounts import Permission
-from digest.web import csrf
 from digest.web.deps import db_session
 from digest.web.staff.auth import require
-from digest.web.staff.common import back, staff_page
+from digest.web.staff.common import back, checked_form, staff_page
 
 router = APIRouter(prefix="/staff")
 anyone = require()
@@ -75,12 +75,6 @@ def draft_preview(request: Request, edition_id: int, user: StaffUser = Depends(a
                                    "frame-ancestors 'self'"})
 
 
-async def _checked(request: Request) -> dict:
-    form = dict(await request.form())
-    csrf.check(request, form.get(csrf.FIELD))
-    return form
-
-
 def _act(request: Request, edition_id: int, action, notice: str):
     """Run an editor action; its refusal becomes a message on the draft page."""
     path = f"/staff/editions/{edition_id}"
@@ -92,9 +86,8 @@ def _act(request: Request, edition_id: int, action, notice: str):
 
 
 @router.post("/editions/{edition_id}/items/{item_id}/move")
-async def move(request: Request, edition_id: int, item_id: int, user: StaffUser = Depends(editor_only),
-               session: Session = Depends(db_session)):
-    form = await _checked(request)
+def move(request: Request, edition_id: int, item_id: int, user: StaffUser = Depends(editor_only),
+         form: FormData = Depends(checked_form), session: Session = Depends(db_session)):
     try:
         position = int(form.get("position", "")) - 1
     except ValueError:
@@ -107,10 +100,8 @@ async def move(request: Request, edition_id: int, item_id: int, user: StaffUser 
 
 
 @router.post("/editions/{edition_id}/items/{item_id}/remove")
-async def remove(request: Request, edition_id: int, item_id: int, user: StaffUser = Depends(editor_only),
-                 session: Session = Depends(db_session)):
-    await _checked(request)
-
+def remove(request: Request, edition_id: int, item_id: int, user: StaffUser = Depends(editor_only),
+           _: FormData = Depends(checked_form), session: Session = Depends(db_session)):
     def action():
         editor.remove_item(session, edition_id, item_id)
         session.commit()
@@ -118,9 +109,8 @@ async def remove(request: Request, edition_id: int, item_id: int, user: StaffUse
 
 
 @router.post("/editions/{edition_id}/items/{item_id}/pin")
-async def pin(request: Request, edition_id: int, item_id: int, user: StaffUser = Depends(editor_only),
-              session: Session = Depends(db_session)):
-    form = await _checked(request)
+def pin(request: Request, edition_id: int, item_id: int, user: StaffUser = Depends(editor_only),
+        form: FormData = Depends(checked_form), session: Session = Depends(db_session)):
     pinned = form.get("pinned") == "1"
 
     def action():
@@ -130,10 +120,8 @@ async def pin(request: Request, edition_id: int, item_id: int, user: StaffUser =
 
 
 @router.post("/editions/{edition_id}/items/{item_id}/edit")
-async def edit(request: Request, edition_id: int, item_id: int, user: StaffUser = Depends(editor_only),
-               session: Session = Depends(db_session)):
-    form = await _checked(request)
-
+def edit(request: Request, edition_id: int, item_id: int, user: StaffUser = Depends(editor_only),
+         form: FormData = Depends(checked_form), session: Session = Depends(db_session)):
     def action():
         editor.edit_item(session, edition_id, item_id, headline=form.get("headline"),
                          summary=form.get("summary"))
@@ -142,10 +130,8 @@ async def edit(request: Request, edition_id: int, item_id: int, user: StaffUser 
 
 
 @router.post("/editions/{edition_id}/envelope")
-async def envelope(request: Request, edition_id: int, user: StaffUser = Depends(editor_only),
-                   session: Session = Depends(db_session)):
-    form = await _checked(request)
-
+def envelope(request: Request, edition_id: int, user: StaffUser = Depends(editor_only),
+             form: FormData = Depends(checked_form), session: Session = Depends(db_session)):
     def action():
         editor.edit_envelope(session, edition_id, subject=form.get("subject"),
                              preheader=form.get("preheader"))
@@ -154,9 +140,8 @@ async def envelope(request: Request, edition_id: int, user: StaffUser = Depends(
 
 
 @router.post("/editions/{edition_id}/add")
-async def add(request: Request, edition_id: int, user: StaffUser = Depends(editor_only),
-              session: Session = Depends(db_session)):
-    form = await _checked(request)
+def add(request: Request, edition_id: int, user: StaffUser = Depends(editor_only),
+        form: FormData = Depends(checked_form), session: Session = Depends(db_session)):
     limits = limits_from(request.app.state.settings)
 
     def action():
@@ -166,10 +151,8 @@ async def add(request: Request, edition_id: int, user: StaffUser = Depends(edito
 
 
 @router.post("/editions/{edition_id}/approve")
-async def approve_draft(request: Request, edition_id: int, user: StaffUser = Depends(editor_only),
-                        session: Session = Depends(db_session)):
-    await _checked(request)
-
+def approve_draft(request: Request, edition_id: int, user: StaffUser = Depends(editor_only),
+                  _: FormData = Depends(checked_form), session: Session = Depends(db_session)):
     def action():
         approve(session, edition_id)
         session.commit()
@@ -177,9 +160,8 @@ async def approve_draft(request: Request, edition_id: int, user: StaffUser = Dep
 
 
 @router.post("/editions/{edition_id}/test")
-async def test_copy(request: Request, edition_id: int, user: StaffUser = Depends(editor_only),
-                    session: Session = Depends(db_session)):
-    await _checked(request)
+def test_copy(request: Request, edition_id: int, user: StaffUser = Depends(editor_only),
+              _: FormData = Depends(checked_form), session: Session = Depends(db_session)):
     settings = request.app.state.settings
     return _act(request, edition_id,
                 lambda: send_test(session, settings, get_backend(settings), edition_id, user.email),

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request, UploadFile
 from fastapi.responses import StreamingResponse
 from sqlalchemy import or_
 from sqlmodel import Session, select
+from starlette.datastructures import FormData
 
 from digest.ingest.sources import list_sources
 from digest.models import Delivery, DigestList, Edition, StaffUser, Subscriber, Subscription
@@ -17,22 +18,15 @@ from digest.send.service import SendError
 from digest.staff.accounts import Permission
 from digest.subscribers.importing import export_csv, import_csv
 from digest.subscribers.signup import UnknownList
-from digest.web import csrf
 from digest.web.deps import db_session
 from digest.web.staff import dispatch
 from digest.web.staff.auth import require
-from digest.web.staff.common import back, staff_page
+from digest.web.staff.common import back, checked_form, staff_page
 
 router = APIRouter(prefix="/staff")
 ops_only = require(Permission.OPERATE)
 anyone = require()
 SEARCH_LIMIT = 50
-
-
-async def _checked(request: Request) -> dict:
-    form = await request.form()
-    csrf.check(request, form.get(csrf.FIELD))
-    return form
 
 
 @router.get("/editions/{edition_id}/send")
@@ -54,24 +48,21 @@ def _steer(request: Request, edition_id: int, action, notice: str):
 
 
 @router.post("/editions/{edition_id}/send/start")
-async def start(request: Request, edition_id: int, user: StaffUser = Depends(ops_only),
-                session: Session = Depends(db_session)):
-    await _checked(request)
+def start(request: Request, edition_id: int, user: StaffUser = Depends(ops_only),
+          _: FormData = Depends(checked_form), session: Session = Depends(db_session)):
     settings = request.app.state.settings
     return _steer(request, edition_id, lambda: dispatch.start(session, settings, edition_id), "Send started.")
 
 
 @router.post("/editions/{edition_id}/send/pause")
-async def pause(request: Request, edition_id: int, user: StaffUser = Depends(ops_only),
-                session: Session = Depends(db_session)):
-    await _checked(request)
+def pause(request: Request, edition_id: int, user: StaffUser = Depends(ops_only),
+          _: FormData = Depends(checked_form), session: Session = Depends(db_session)):
     return _steer(request, edition_id, lambda: control.pause_send(session, edition_id), "Paused.")
 
 
 @router.post("/editions/{edition_id}/send/resume")
-async def resume(request: Request, edition_id: int, user: StaffUser = Depends(ops_only),
-                 session: Session = Depends(db_session)):
-    await _checked(request)
+def resume(request: Request, edition_id: int, user: StaffUser = Depends(ops_only),
+           _: FormData = Depends(checked_form), session: Session = Depends(db_session)):
     settings = request.app.state.settings
 
     def action():
@@ -80,16 +71,14 @@ async def resume(request: Request, edition_id: int, user: StaffUser = Depends(op
 
 
 @router.post("/editions/{edition_id}/send/cancel")
-async def cancel(request: Request, edition_id: int, user: StaffUser = Depends(ops_only),
-                 session: Session = Depends(db_session)):
-    await _checked(request)
+def cancel(request: Request, edition_id: int, user: StaffUser = Depends(ops_only),
+           _: FormData = Depends(checked_form), session: Session = Depends(db_session)):
     return _steer(request, edition_id, lambda: control.cancel_send(session, edition_id), "Cancelled.")
 
 
 @router.post("/editions/{edition_id}/send/retry")
-async def retry(request: Request, edition_id: int, user: StaffUser = Depends(ops_only),
-                session: Session = Depends(db_session)):
-    await _checked(request)
+def retry(request: Request, edition_id: int, user: StaffUser = Depends(ops_only),
+          _: FormData = Depends(checked_form), session: Session = Depends(db_session)):
     settings = request.app.state.settings
 
     def action():
@@ -131,14 +120,13 @@ def subscriber(request: Request, subscriber_id: int, user: StaffUser = Depends(o
 
 
 @router.post("/subscribers/import")
-async def import_upload(request: Request, user: StaffUser = Depends(ops_only),
-                        session: Session = Depends(db_session)):
-    form = await _checked(request)
+def import_upload(request: Request, user: StaffUser = Depends(ops_only),
+                  form: FormData = Depends(checked_form), session: Session = Depends(db_session)):
     upload: UploadFile = form.get("file")
     slug = form.get("list", "")
     if not upload or not upload.filename:
         return back(request, "/staff/subscribers", error="file: choose a CSV file to import")
-    text = (await upload.read()).decode("utf-8-sig", errors="replace")
+    text = upload.file.read().decode("utf-8-sig", errors="replace")
     try:
         report = import_csv(session, slug, io.StringIO(text))
     except UnknownList as exc:

@@ -26,14 +26,18 @@ def csrf_from(html: str) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
 
 
-def sign_in(client: TestClient, role: str) -> str:
-    """Sign `client` in as the `role` account; returns a CSRF token for its forms."""
+def attempt(client: TestClient, email: str, password: str):
+    """One try at the sign-in form, as a browser makes it: the form first, then the post."""
     token = csrf_from(client.get("/staff/login").text)
-    response = client.post("/staff/login", data={"csrf_token": token, "email": f"{role}@example.org",
-                                                 "password": PASSWORD, "next": "/staff/"},
-                           follow_redirects=False)
+    return client.post("/staff/login", data={"csrf_token": token, "email": email, "password": password,
+                                             "next": "/staff/"}, follow_redirects=False)
+
+
+def sign_in(client: TestClient, role: str) -> str:
+    """Sign `client` in as the `role` account; returns the CSRF token of its session's forms."""
+    response = attempt(client, f"{role}@example.org", PASSWORD)
     assert response.status_code == 303, response.text
-    return token
+    return csrf_from(client.get("/staff/").text)
 
 
 @pytest.fixture

@@ -27,15 +27,18 @@ OPS_ONLY = [
 ]
 
 
+def walk(routes, prefix=""):
+    """Every route of the app with its full path, through included routers."""
+    for route in routes:
+        if hasattr(route, "original_router"):  # FastAPI's lazily included routers
+            yield from walk(route.original_router.routes, prefix + route.include_context.prefix)
+        else:
+            yield prefix + route.path, route
+
+
 def all_routes(app):
-    def walk(routes, prefix=""):
-        for route in routes:
-            if hasattr(route, "original_router"):  # FastAPI's lazily included routers
-                yield from walk(route.original_router.routes, prefix + route.include_context.prefix)
-            else:
-                for method in sorted(getattr(route, "methods", None) or ["GET"]):
-                    yield method, prefix + route.path
-    return list(walk(app.routes))
+    return [(method, path) for path, route in walk(app.routes)
+            for method in sorted(getattr(route, "methods", None) or ["GET"])]
 
 
 def concrete(path: str) -> str:
