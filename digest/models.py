@@ -123,6 +123,10 @@ class DigestList(SQLModel, table=True):
 
 
 class Subscriber(SQLModel, table=True):
+    # SQLite would otherwise give the largest id to the next row once that one is deleted: a
+    # newcomer would get an erased subscriber's id. (PostgreSQL's sequence never reuses one.)
+    __table_args__ = {"sqlite_autoincrement": True}
+
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(max_length=320, unique=True)
     name: str | None = Field(default=None, max_length=200)

@@ -1,11 +1,13 @@
-"""The newest migration goes down and up again on both databases."""
+"""The newest migrations go down and up again on both databases."""
 
 from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
+from sqlmodel import Session, select
 
 from digest import migrate
 from digest.db import get_engine
+from digest.models import DigestList, Subscriber, Subscription
 
 
 def tables(url):
@@ -31,3 +33,26 @@ def test_staff_sessions_downgrade_and_upgrade(database_url):
     assert "staffsession" not in tables(database_url) and "staffuser" in tables(database_url)
     migrate.upgrade(database_url)
     assert "staffsession" in tables(database_url)
+
+
+def test_subscriber_ids_never_reused_rebuilds_the_table_and_keeps_every_row(database_url):
+    config = migrate.alembic_config(database_url)
+    command.downgrade(config, "0101_suppression_events")
+    with Session(get_engine(database_url)) as session:
+        news = DigestList(slug="news", name="News")
+        ada = Subscriber(email="ada@example.org")
+        session.add_all([news, ada])
+        session.flush()
+        session.add(Subscription(subscriber_id=ada.id, list_id=news.id, status="active"))
+        session.commit()
+    migrate.upgrade(database_url)
+    engine = get_engine(database_url)
+    with Session(engine) as session:
+        # Rebuilding the table must not take the rows that refer to it along (ON DELETE CASCADE).
+        assert session.exec(select(Subscription.status)).all() == ["active"]
+        assert session.exec(select(Subscriber.email)).all() == ["ada@example.org"]
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as connection:
+            assert "AUTOINCREMENT" in connection.exec_driver_sql(
+                "SELECT sql FROM sqlite_master WHERE name = 'subscriber'").scalar()
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1

@@ -21,7 +21,7 @@ from digest.render.environment import mail_environment
 from digest.render.inline import inline_css
 from digest.render.variants import ALL, variant_topics
 from digest.settings import Settings
-from digest.subscribers.tokens import Purpose, make_token
+from digest.subscribers.tokens import Purpose, make_tokens
 
 # "__DIGEST_GREETING__"...: the prefix is the one that content can never carry (context.inert).
 TOKENS = {field: f"{SENTINEL_PREFIX}{field.upper()}__"
@@ -47,11 +47,13 @@ class Personal:
 
 
 def personal_values(settings: Settings, subscriber: Subscriber, list_id: int) -> Personal:
+    """From the subscriber as loaded, with no query: the send path calls this per message."""
+    unsubscribe, preferences = make_tokens(settings.secret_key, subscriber, list_id,
+                                           Purpose.UNSUBSCRIBE, Purpose.PREFERENCES)
     return Personal(
         greeting=greeting(subscriber.name),
-        unsubscribe_url=unsubscribe_url(settings, subscriber.id, list_id),
-        preferences_url=(f"{settings.public_url}/preferences/"
-                         f"{make_token(settings.secret_key, Purpose.PREFERENCES, subscriber.id, list_id)}"),
+        unsubscribe_url=f"{settings.public_url}/unsubscribe/{unsubscribe}",
+        preferences_url=f"{settings.public_url}/preferences/{preferences}",
     )
 
 
@@ -61,11 +63,6 @@ def greeting(name: str | None) -> str:
     name = "".join(" " if unicodedata.category(c) in ("Cc", "Cs") else c for c in name or "")
     name = inert(" ".join(name.split()))
     return f"Hi {name}," if name else "Hello,"
-
-
-def unsubscribe_url(settings: Settings, subscriber_id: int, list_id: int) -> str:
-    token = make_token(settings.secret_key, Purpose.UNSUBSCRIBE, subscriber_id, list_id)
-    return f"{settings.public_url}/unsubscribe/{token}"
 
 
 def render_variant(session: Session, settings: Settings, edition: Edition, key: str = ALL,

@@ -8,6 +8,10 @@ bad rows are only reported, by line number, and the rest goes in.
 Imported subscriptions are active at once: whoever imports vouches for the consent. An
 address that is suppressed, or that unsubscribed from the list earlier, is never brought
 back by an import.
+
+Every CSV written here is opened in spreadsheets, so no cell may start a formula
+(:func:`inert_cell`); the import undoes that (:func:`restored_cell`), so an export imports
+back unchanged.
 """
 
 from __future__ import annotations
@@ -33,6 +37,29 @@ EXPORT_COLUMNS = ["email", "name", "status", "topics", "created_at", "confirmed_
                   "unsubscribed_at"]
 
 Progress = Callable[[int], None]
+
+#: What makes a spreadsheet read a cell as a formula (OWASP, "CSV Injection"). Addresses can
+#: start with = + - (RFC 5322 allows them in the local part), names and topics with any.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert_cell(value: str) -> str:
+    """`value` with a quote in front if it would start a formula: spreadsheets then show it as
+    text. A value that already starts with quotes before such a character gets one more, so
+    :func:`restored_cell` gives back exactly what was written."""
+    return "'" + value if value.lstrip("'").startswith(FORMULA_STARTS) else value
+
+
+def restored_cell(value: str) -> str:
+    """The value :func:`inert_cell` was given."""
+    return value[1:] if value.startswith("'") and value.lstrip("'").startswith(FORMULA_STARTS) else value
+
+
+def _csv_writer(out: TextIO) -> Callable[[Iterable], None]:
+    """`writerow` for a CSV made safe to open: formulas made inert and every cell quoted, so a
+    separator inside a cell (a ";" where spreadsheets split on it) cannot start a new one."""
+    writer = csv.writer(out, quoting=csv.QUOTE_ALL)
+    return lambda row: writer.writerow([inert_cell(v) if isinstance(v, str) else v for v in row])
 
 
 class ImportFileError(ValueError):
@@ -107,9 +134,13 @@ def _read(stream: TextIO, sections: list[str], report: ImportReport) -> list[_Ro
         raise ImportFileError("the first line must be a header naming an 'email' column")
     seen: dict[str, int] = {}
     rows = []
+
+    def cell(record: dict, column: str) -> str:
+        return restored_cell(record.get(columns.get(column, ""), "") or "")
+
     for record in reader:
         line = reader.line_num
-        raw = (record.get(columns["email"]) or "").strip()
+        raw = cell(record, "email").strip()
         try:
             address = normalise_email(raw)
         except BadAddress as exc:
@@ -119,10 +150,9 @@ def _read(stream: TextIO, sections: list[str], report: ImportReport) -> list[_Ro
             report.rows.append(RowResult(line, address, "skipped", f"duplicate of line {seen[address]}"))
             continue
         seen[address] = line
-        wanted = [t.strip() for t in (record.get(columns.get("topics", ""), "") or "").split(TOPIC_SEPARATOR)
-                  if t.strip()]
+        wanted = [t.strip() for t in cell(record, "topics").split(TOPIC_SEPARATOR) if t.strip()]
         unknown = [t for t in wanted if t not in sections]
-        rows.append(_Row(line, address, clean_name(record.get(columns.get("name", ""))),
+        rows.append(_Row(line, address, clean_name(cell(record, "name")),
                          [s for s in sections if s in wanted],
                          f"unknown topics ignored: {', '.join(unknown)}" if unknown else ""))
     return rows
@@ -199,8 +229,8 @@ def _subscribers(session: Session, emails: list[str]) -> dict[str, tuple[int, st
 def export_csv(session: Session, list_slug: str, out: TextIO) -> int:
     """Write the list's subscribers (every status) as CSV; returns how many rows."""
     digest_list = list_by_slug(session, list_slug)
-    writer = csv.writer(out)
-    writer.writerow(EXPORT_COLUMNS)
+    write = _csv_writer(out)
+    write(EXPORT_COLUMNS)
     rows = session.execute(
         select(Subscriber.email, Subscriber.name, Subscription.status, Subscription.topics,
                Subscription.created_at, Subscription.confirmed_at, Subscription.unsubscribed_at)
@@ -209,8 +239,8 @@ def export_csv(session: Session, list_slug: str, out: TextIO) -> int:
         .execution_options(yield_per=CHUNK))
     count = 0
     for email, name, status, topics, created, confirmed, unsubscribed in rows:
-        writer.writerow([email, name or "", status, TOPIC_SEPARATOR.join(topics or []),
-                         *(_iso(v) for v in (created, confirmed, unsubscribed))])
+        write([email, name or "", status, TOPIC_SEPARATOR.join(topics or []),
+               *(_iso(v) for v in (created, confirmed, unsubscribed))])
         count += 1
     return count
 
@@ -221,7 +251,7 @@ def _iso(value) -> str:
 
 def write_report(rows: Iterable[RowResult], out: TextIO) -> None:
     """The per-row report as CSV: line, email, outcome, reason."""
-    writer = csv.writer(out)
-    writer.writerow(["line", "email", "outcome", "reason"])
+    write = _csv_writer(out)
+    write(["line", "email", "outcome", "reason"])
     for row in rows:
-        writer.writerow([row.line, row.email, row.outcome, row.reason])
+        write([row.line, row.email, row.outcome, row.reason])

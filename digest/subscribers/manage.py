@@ -1,7 +1,8 @@
 """What a subscriber does through the signed links in every mail: unsubscribe, change
 preferences, download their data, delete themself.
 
-The token in the link is the authority; these functions take the ids read from it.
+The token in the link is the authority; these functions take the id of the subscriber
+it was made for (`tokens.subscriber_for` checks that the id is still theirs).
 Unsubscribing only sets the subscription's status: the send ledger re-checks it before
 every message, so a send in progress honours it at once.
 """

@@ -139,7 +139,7 @@ def list_name(settings: Settings, digest_list: DigestList | None) -> str:
 def _confirmation(settings: Settings, subscriber: Subscriber, digest_list: DigestList) -> Rendered:
     """The double opt-in mail. Only the address comes from the sign-up: not even the name."""
     links = personal_values(settings, subscriber, digest_list.id)
-    token = make_token(settings.secret_key, Purpose.CONFIRM, subscriber.id, digest_list.id)
+    token = make_token(settings.secret_key, Purpose.CONFIRM, subscriber, digest_list.id)
     return render_transactional(
         settings, "confirm", subject=f"Confirm your subscription to {digest_list.name}",
         preheader="One click and you are in.", list_name=digest_list.name,

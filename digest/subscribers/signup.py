@@ -24,7 +24,7 @@ from digest.subscribers.bulk import upsert
 from digest.subscribers.notify import Kind, Notice, Notify
 from digest.subscribers.quota import give_back_confirmation_slot, take_confirmation_slot
 from digest.subscribers.suppression import lift_self_service, refuses_opt_in
-from digest.subscribers.tokens import InvalidToken, Purpose, read_token
+from digest.subscribers.tokens import InvalidToken, Purpose, subscriber_for
 
 log = logging.getLogger(__name__)
 
@@ -104,13 +104,13 @@ class Confirmed:
 def confirm(session: Session, settings: Settings, notify: Notify, token: str) -> Confirmed:
     """Activate the subscription a confirmation token names and queue the welcome mail.
 
-    Raises InvalidToken (tampered, expired, other purpose, or the subscriber is gone)."""
-    subscriber_id, list_id = read_token(settings.secret_key, Purpose.CONFIRM, token)
-    subscription = session.exec(select(Subscription).where(
-        Subscription.subscriber_id == subscriber_id, Subscription.list_id == list_id)).one_or_none()
+    Raises InvalidToken (tampered, expired, other purpose, the subscriber gone, or their
+    id somebody else's now)."""
+    subscriber, list_id = subscriber_for(session, settings.secret_key, Purpose.CONFIRM, token)
+    subscription = None if subscriber is None else session.exec(select(Subscription).where(
+        Subscription.subscriber_id == subscriber.id, Subscription.list_id == list_id)).one_or_none()
     if subscription is None:
         raise InvalidToken("this link is no longer valid")
-    subscriber = session.get(Subscriber, subscriber_id)
     digest_list = session.get(DigestList, list_id)
     if refuses_opt_in(session, subscriber.email):
         raise InvalidToken("this address can no longer be subscribed")

@@ -36,7 +36,7 @@ def test_import_reports_by_line_and_export_writes_csv(tmp_path):
     env = cli_env(tmp_path)
     people = tmp_path / "people.csv"
     people.write_text("email,name\nnew.one@example.org,New One\nbroken@,Broken\n"
-                      "ada.lovelace@example.com,Ada Lovelace\n", encoding="utf-8")
+                      "ada.lovelace@example.com,Ada Lovelace\nsum@example.org,=SUM(1+1)\n", encoding="utf-8")
     report = tmp_path / "report.csv"
     result = digest(env, "subscribers", "import", str(people), "--list", "tech-and-science",
                     "--report", str(report))
@@ -45,11 +45,13 @@ def test_import_reports_by_line_and_export_writes_csv(tmp_path):
     assert lines[0] == "line 2: added new.one@example.org"
     assert lines[1].startswith("line 3: skipped broken@ (bad address:")
     assert lines[2] == "line 4: skipped ada.lovelace@example.com (already subscribed)"
-    assert lines[-1] == "1 added, 0 updated, 2 skipped"
-    assert report.read_text().splitlines()[0] == "line,email,outcome,reason"
+    assert lines[-1] == "2 added, 0 updated, 2 skipped"
+    assert report.read_text().splitlines()[:2] == ['"line","email","outcome","reason"',
+                                                   '"2","new.one@example.org","added",""']
 
     exported = digest(env, "subscribers", "export", "--list", "tech-and-science")
-    assert exported.returncode == 0 and "new.one@example.org,New One,active," in exported.stdout
+    assert exported.returncode == 0 and '"new.one@example.org","New One","active",' in exported.stdout
+    assert '"sum@example.org","\'=SUM(1+1)","active",' in exported.stdout
 
     no_email = tmp_path / "no-email.csv"
     no_email.write_text("address,name\nx@example.org,X\n", encoding="utf-8")

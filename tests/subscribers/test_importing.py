@@ -1,5 +1,6 @@
 """CSV import and export: per-row report by line, the rest imported, nothing half-written."""
 
+import csv
 import io
 
 import pytest
@@ -7,7 +8,7 @@ from sqlalchemy import text
 from sqlmodel import select
 
 from digest.models import DigestList, Subscriber, Subscription
-from digest.subscribers.importing import ImportFileError, export_csv, import_csv
+from digest.subscribers.importing import ImportFileError, export_csv, import_csv, write_report
 from digest.subscribers.manage import unsubscribe
 from digest.subscribers.suppression import suppress
 
@@ -97,7 +98,59 @@ def test_export_writes_every_subscription(session, news):
     import_csv(session, "news", io.StringIO("email,name,topics\nb@example.org,Bee,world\na@example.org,,\n"))
     out = io.StringIO()
     assert export_csv(session, "news", out) == 2
-    lines = out.getvalue().splitlines()
-    assert lines[0] == "email,name,status,topics,created_at,confirmed_at,unsubscribed_at"
-    assert lines[1].startswith("a@example.org,,active,,")
-    assert lines[2].startswith("b@example.org,Bee,active,world,")
+    lines = list(csv.reader(io.StringIO(out.getvalue())))
+    assert lines[0] == ["email", "name", "status", "topics", "created_at", "confirmed_at", "unsubscribed_at"]
+    assert lines[1][:4] == ["a@example.org", "", "active", ""]
+    assert lines[2][:4] == ["b@example.org", "Bee", "active", "world"]
+
+
+FORMULAS = """email,name,topics
+=1+2@example.org,"=cmd|' /C calc'!A0",-opinion
+plus@example.org,+1 555 0100,world;-opinion
+minus@example.org,-2,
+at@example.org,@SUM(A1),
+quote@example.org,''=quoted,
+sheet@example.org,'@home,
+plain@example.org,O'Brien,
+"""
+
+
+def test_exported_cells_never_start_a_formula_and_import_back_unchanged(session):
+    for slug in ("signs", "again"):
+        session.add(DigestList(slug=slug, name=slug, sections=["world", "-opinion"]))
+    session.commit()
+    import_csv(session, "signs", io.StringIO(FORMULAS))
+    out = io.StringIO()
+    export_csv(session, "signs", out)
+    exported = out.getvalue()
+    # A spreadsheet reads a cell starting with = + - @ tab or CR as a formula (OWASP, "CSV
+    # injection"); quoted, a separator inside a cell cannot start a new one in any locale.
+    cells = [cell for row in csv.reader(io.StringIO(exported)) for cell in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    assert all(line.startswith('"') for line in exported.splitlines())
+    rows = {row[0]: row[1:4] for row in csv.reader(io.StringIO(exported))}
+    assert rows["'=1+2@example.org"] == ["'=cmd|' /C calc'!A0", "active", "'-opinion"]
+    assert rows["plus@example.org"] == ["'+1 555 0100", "active", "world;-opinion"]
+    assert rows["quote@example.org"][0] == "''=quoted"
+    assert rows["plain@example.org"][0] == "O'Brien"
+
+    people = {s.email: s.name for s in session.exec(select(Subscriber)).all()}
+    report = import_csv(session, "again", io.StringIO(exported))
+    assert [r.outcome for r in report.rows] == ["added"] * 7
+    assert {s.email: s.name for s in session.exec(select(Subscriber)).all()} == people
+    assert people["=1+2@example.org"] == "=cmd|' /C calc'!A0"
+    # A quote before a formula character is the spreadsheets' mark for text, not part of it.
+    assert people["sheet@example.org"] == "@home"
+    assert people["quote@example.org"] == "'=quoted"
+    topics = dict(session.exec(select(Subscriber.email, Subscription.topics).join(Subscription)
+                               .join(DigestList).where(DigestList.slug == "again")).all())
+    assert topics["=1+2@example.org"] == ["-opinion"]
+    assert topics["plus@example.org"] == ["world", "-opinion"]
+
+
+def test_the_import_report_neutralises_what_the_file_carried(session, news):
+    report = import_csv(session, "news", io.StringIO("email\n\"=cmd|' /C calc'!A0\"\n"))
+    out = io.StringIO()
+    write_report(report.rows, out)
+    line = list(csv.reader(io.StringIO(out.getvalue())))[1]
+    assert line[:3] == ["2", "'=cmd|' /C calc'!A0", "skipped"]

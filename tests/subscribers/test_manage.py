@@ -94,3 +94,17 @@ def test_lists_without_subscription_show_unchosen(session, settings):
     person = subscriber(session, "x@example.org")
     _, choices = manage.preferences(session, person.id)
     assert [(c.digest_list.slug, c.subscribed) for c in choices] == [("solo", False)]
+
+
+def test_sqlite_never_gives_an_erased_subscribers_id_to_someone_else(sqlite_session):
+    # Without AUTOINCREMENT, SQLite takes the largest id in use plus one: the newest
+    # subscriber's id, once erased, went to the next one, and with it their old links.
+    first, newest = Subscriber(email="a@example.org"), Subscriber(email="b@example.org")
+    sqlite_session.add_all([first, newest])
+    sqlite_session.commit()
+    erased = newest.id
+    manage.erase(sqlite_session, erased)
+    later = Subscriber(email="c@example.org")
+    sqlite_session.add(later)
+    sqlite_session.commit()
+    assert later.id > erased

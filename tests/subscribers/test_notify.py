@@ -38,8 +38,8 @@ def test_a_confirmation_is_sent_only_while_the_subscription_is_pending(session, 
     queued = Recorder()
     for person in ("pending", "confirmed", "left", "erased"):
         sign_up(session, settings, queued, list_slug="news", email=f"{person}@example.org")
-    confirm(session, settings, queued, make_token(
-        settings.secret_key, Purpose.CONFIRM, subscriber_id(session, "confirmed@example.org"), news.id))
+    confirmed = session.get(Subscriber, subscriber_id(session, "confirmed@example.org"))
+    confirm(session, settings, queued, make_token(settings.secret_key, Purpose.CONFIRM, confirmed, news.id))
     manage.unsubscribe(session, subscriber_id(session, "left@example.org"), news.id)
     manage.erase(session, subscriber_id(session, "erased@example.org"))
     backend = MemoryBackend()

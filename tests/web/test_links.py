@@ -2,6 +2,7 @@
 
 import json
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -9,6 +10,7 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlmodel import select
 
 from digest.mail.backends import get_backend
+from digest.render.digest import personal_values
 from digest.models import DigestList, Subscriber, Subscription
 from digest.send.service import send_inline
 from digest.subscribers.suppression import is_suppressed
@@ -40,12 +42,12 @@ def statuses(session, subscriber_id):
                              .where(Subscription.subscriber_id == subscriber_id)).all())
 
 
-def token(settings, purpose, subscriber_id, list_id):
-    return make_token(settings.secret_key, purpose, subscriber_id, list_id)
+def token(settings, purpose, subscriber, list_id):
+    return make_token(settings.secret_key, purpose, subscriber, list_id)
 
 
 def test_one_click_post_without_cookies_unsubscribes_with_a_plain_200(web_settings, sqlite_session, ada, morning):
-    url = f"/unsubscribe/{token(web_settings, Purpose.UNSUBSCRIBE, ada.id, morning.id)}"
+    url = f"/unsubscribe/{token(web_settings, Purpose.UNSUBSCRIBE, ada, morning.id)}"
     with TestClient(create_app(web_settings)) as mail_client:   # no cookies, no login, no CSRF
         answer = mail_client.post(url, content=b"List-Unsubscribe=One-Click", follow_redirects=False,
                                   headers={"Content-Type": "application/x-www-form-urlencoded"})
@@ -57,7 +59,7 @@ def test_one_click_post_without_cookies_unsubscribes_with_a_plain_200(web_settin
 
 
 def test_a_get_of_the_unsubscribe_link_changes_nothing(client, web_settings, sqlite_session, ada, morning):
-    url = f"/unsubscribe/{token(web_settings, Purpose.UNSUBSCRIBE, ada.id, morning.id)}"
+    url = f"/unsubscribe/{token(web_settings, Purpose.UNSUBSCRIBE, ada, morning.id)}"
     for _ in range(3):
         page = client.get(url)
         assert page.status_code == 200
@@ -67,7 +69,7 @@ def test_a_get_of_the_unsubscribe_link_changes_nothing(client, web_settings, sql
 
 
 def test_the_page_buttons_leave_one_list_or_all(client, web_settings, sqlite_session, ada, morning):
-    url = f"/unsubscribe/{token(web_settings, Purpose.UNSUBSCRIBE, ada.id, morning.id)}"
+    url = f"/unsubscribe/{token(web_settings, Purpose.UNSUBSCRIBE, ada, morning.id)}"
     one = client.post(url, data={"scope": "list"})
     assert one.status_code == 200 and "You will not receive Morning Briefing" in one.text
     assert statuses(sqlite_session, ada.id)["tech-and-science"] == "active"
@@ -86,15 +88,16 @@ def expired(settings, purpose, subscriber_id, list_id):
 
 
 def test_tampered_expired_and_other_purpose_tokens_are_refused(client, web_settings, sqlite_session, ada, morning):
-    good = token(web_settings, Purpose.UNSUBSCRIBE, ada.id, morning.id)
+    good = token(web_settings, Purpose.UNSUBSCRIBE, ada, morning.id)
     payload, stamp, signature = good.split(".")
-    other = token(web_settings, Purpose.UNSUBSCRIBE, ada.id + 1, morning.id).split(".")[0]
+    someone = Subscriber(id=ada.id + 1, email="someone@example.org")
+    other = token(web_settings, Purpose.UNSUBSCRIBE, someone, morning.id).split(".")[0]
     bad = {
         "tampered": f"{other}.{stamp}.{signature}",
         "bad signature": f"{payload}.{stamp}.{signature[:-2]}xx",
-        "preferences token": token(web_settings, Purpose.PREFERENCES, ada.id, morning.id),
-        "confirm token": token(web_settings, Purpose.CONFIRM, ada.id, morning.id),
-        "other secret": make_token("another-secret", Purpose.UNSUBSCRIBE, ada.id, morning.id),
+        "preferences token": token(web_settings, Purpose.PREFERENCES, ada, morning.id),
+        "confirm token": token(web_settings, Purpose.CONFIRM, ada, morning.id),
+        "other secret": make_token("another-secret", Purpose.UNSUBSCRIBE, ada, morning.id),
     }
     for name, value in bad.items():
         assert client.post(f"/unsubscribe/{value}", data={"List-Unsubscribe": "One-Click"}).status_code == 400, name
@@ -109,7 +112,7 @@ def test_tampered_expired_and_other_purpose_tokens_are_refused(client, web_setti
 
 
 def test_preferences_page_saves_and_gives_the_data_then_erases(client, web_settings, sqlite_session, ada, morning):
-    url = f"/preferences/{token(web_settings, Purpose.PREFERENCES, ada.id, morning.id)}"
+    url = f"/preferences/{token(web_settings, Purpose.PREFERENCES, ada, morning.id)}"
     page = client.get(url)
     assert page.status_code == 200 and ADA in page.text
     tech = sqlite_session.exec(select(DigestList).where(DigestList.slug == "tech-and-science")).one()
@@ -157,3 +160,84 @@ def test_a_name_with_a_line_break_adds_no_header_to_any_mail(tmp_path, web_setti
         assert all("\n" not in value and "\r" not in value for value in mail.values())
     assert "x@y" not in str(mails[0])       # the confirmation does not even carry the name
     assert "x@y" not in smtp_server.recipients()
+
+
+def path(url: str) -> str:
+    return url.removeprefix("https://news.example.org")
+
+
+@pytest.fixture
+def news(session) -> DigestList:
+    digest_list = DigestList(slug="news", name="The News")
+    session.add(digest_list)
+    session.commit()
+    return digest_list
+
+
+def reader(session, news, email, **fields) -> Subscriber:
+    person = Subscriber(email=email, **fields)
+    session.add(person)
+    session.flush()
+    session.add(Subscription(subscriber_id=person.id, list_id=news.id, status="active"))
+    session.commit()
+    return person
+
+
+def refused(answer) -> bool:
+    return answer.status_code == 400 and "this link is not valid" in answer.text
+
+
+def test_an_erased_readers_links_open_nothing_once_someone_else_has_the_id(settings, session, news):
+    ada = reader(session, news, "ada@example.org", name="Ada")
+    ada_id, links = ada.id, personal_values(settings, ada, news.id)
+    preferences, unsubscribe = path(links.preferences_url), path(links.unsubscribe_url)
+    with TestClient(create_app(settings)) as client:
+        assert client.post(f"{preferences}/erase", data={"confirm": "yes"}).status_code == 200
+        session.expunge(ada)        # the app erased her in its own session
+        # SQLite gave the newest row's id to the next one; PostgreSQL may too after a restore.
+        bob = reader(session, news, "bob@example.org", name="Bob", id=ada_id)
+        for answer in (client.get(preferences), client.get(f"{preferences}/data.json"),
+                       client.post(preferences, data={"name": "Mallory"}),
+                       client.post(f"{preferences}/erase", data={"confirm": "yes"}),
+                       client.get(unsubscribe),
+                       client.post(unsubscribe, data={"List-Unsubscribe": "One-Click"})):
+            assert refused(answer) and "bob@example.org" not in answer.text
+    session.expire_all()
+    assert session.get(Subscriber, bob.id).name == "Bob"
+    assert statuses(session, bob.id) == {"news": "active"}
+
+
+def old_token(settings, purpose, subscriber_id, list_id, signed_ago):
+    """A link as made before tokens named the subscriber: ids only, signed `signed_ago` seconds ago."""
+    class Then(TimestampSigner):
+        def get_timestamp(self) -> int:
+            return int(time.time()) - signed_ago
+    serializer = URLSafeTimedSerializer(settings.secret_key, salt=f"digest.{purpose}", signer=Then)
+    return serializer.dumps({"s": subscriber_id, "l": list_id})
+
+
+def test_old_links_work_for_their_reader_and_never_for_a_later_one(settings, session, news):
+    hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    ada_id = reader(session, news, "ada@example.org", created_at=hour_ago).id
+    preferences = f"/preferences/{old_token(settings, Purpose.PREFERENCES, ada_id, news.id, 600)}"
+    unsubscribe = f"/unsubscribe/{old_token(settings, Purpose.UNSUBSCRIBE, ada_id, news.id, 600)}"
+    with TestClient(create_app(settings)) as client:
+        assert "ada@example.org" in client.get(preferences).text
+        assert client.post(unsubscribe, data={"List-Unsubscribe": "One-Click"}).status_code == 200
+        assert statuses(session, ada_id) == {"news": "unsubscribed"}
+        assert client.post(f"{preferences}/erase", data={"confirm": "yes"}).status_code == 200
+        # Signed before this row existed: the id was somebody else's then.
+        bob = reader(session, news, "bob@example.org", id=ada_id)
+        assert refused(client.get(preferences))
+        assert refused(client.post(unsubscribe, data={"List-Unsubscribe": "One-Click"}))
+    assert statuses(session, bob.id) == {"news": "active"}
+
+
+def test_the_unsubscribed_page_offers_a_new_sign_up_not_the_preferences(client, web_settings, ada, morning):
+    url = path_of(personal_values(web_settings, ada, morning.id).unsubscribe_url)
+    # The unsubscribe link travels in a header every mail provider reads: it must open no more
+    # than unsubscribing (the preferences page shows the data and deletes the subscriber).
+    for scope, again in (("list", 'href="/subscribe/morning-briefing"'), ("all", 'href="/"')):
+        answer = client.post(url, data={"scope": scope})
+        assert answer.status_code == 200 and again in answer.text
+        assert "/preferences/" not in answer.text
