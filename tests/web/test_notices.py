@@ -49,7 +49,8 @@ def test_a_hanging_then_absent_relay_never_shows_in_the_answer(tmp_path, web_set
         again = sign_up(client, email="newcomer@example.org")            # refused at the port now
     assert new.status_code == known.status_code == again.status_code == 200
     assert new.text == known.text == again.text
-    assert new_took < 1.5 and known_took < 1.5 and abs(new_took - known_took) < 0.5
+    # Neither answer waited for the relay: a send in the request would take the SMTP timeout.
+    assert new_took < settings.smtp_timeout and known_took < settings.smtp_timeout
     assert smtp_server.messages == []
     smtp_server.up()
     assert [m["To"] for m in arrived(smtp_server, 2)] == ["newcomer@example.org"] * 2
