@@ -96,8 +96,7 @@ def ingest_source(session: Session, source: Source, settings: Settings) -> Inges
     except FetchError as exc:
         return _failed(source, str(exc))
     except Exception as exc:  # noqa: BLE001 - a bug met by one feed must not stop the run
-        log.exception("fetching source %s failed unexpectedly", source.id)
-        return _failed(source, f"unexpected {type(exc).__name__} while fetching: {exc}"[:500])
+        return _unexpected(source, "fetching", exc)
     if result.content is None:
         return _succeeded(source, IngestReport(source.name, source.id, not_modified=True))
     report = _ingest_bytes(session, source, result.content, base_url=result.url,
@@ -153,6 +152,8 @@ def _ingest_bytes(session: Session, source: Source, data: bytes, *, base_url: st
         feed = parse_feed(data, base_url, content_type)
     except FeedRejected as exc:
         return _failed(source, str(exc))
+    except Exception as exc:  # noqa: BLE001 - a bug met by one feed must not stop the run
+        return _unexpected(source, "parsing", exc)
     report = IngestReport(source.name, source.id, found=len(feed.entries), skipped=feed.skipped)
     try:
         # A savepoint: an unexpected error leaves nothing of this feed half-written.
@@ -165,8 +166,7 @@ def _ingest_bytes(session: Session, source: Source, data: bytes, *, base_url: st
                 report.added += outcome == "new"
                 report.duplicates += outcome == "sighting"
     except Exception as exc:  # noqa: BLE001 - one feed's failure must not stop the run
-        log.exception("storing entries of source %s failed", source.id)
-        return _failed(source, f"could not store entries: {type(exc).__name__}: {exc}"[:500])
+        return _unexpected(source, "storing entries", exc)
     return _succeeded(source, report)
 
 
@@ -226,3 +226,10 @@ def _failed(source: Source, reason: str) -> IngestReport:
                   MAX_BACKOFF_MINUTES)
     source.next_poll_at = now + timedelta(minutes=backoff)
     return IngestReport(source.name, source.id, error=reason)
+
+
+def _unexpected(source: Source, doing: str, exc: Exception) -> IngestReport:
+    """A bug or a limit of Python met by one feed: logged with its traceback and recorded on
+    the source, naming the exception, like any feed error."""
+    log.exception("%s source %s failed unexpectedly", doing, source.id)
+    return _failed(source, f"unexpected {type(exc).__name__} while {doing}: {exc}"[:500])

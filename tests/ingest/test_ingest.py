@@ -1,10 +1,12 @@
 """Ingestion end to end over HTTP, on SQLite and PostgreSQL."""
 
+import json
 from datetime import timedelta
 
 import pytest
 from sqlmodel import func, select
 
+from digest.ingest.parse import parse_feed
 from digest.ingest.service import ingest_due, ingest_source
 from digest.ingest.sources import add_source
 from digest.models import Source, Story, StorySource, utcnow
@@ -129,6 +131,67 @@ def test_a_failing_source_does_not_stop_the_others_and_backs_off(session, settin
     # Nothing is due again until the backoff (or the interval) has passed.
     assert ingest_due(session, settings) == []
     assert gone.id and private.id
+
+
+def test_malformed_feeds_are_errors_on_their_sources_and_the_run_goes_on(
+        session, settings, feed_server):
+    # JSON arrays nested 100,000 deep: Python's JSON reader gives up with a RecursionError.
+    deep = (b'{"version": "https://jsonfeed.org/version/1.1", "title": "Deep", "items": ['
+            + b"[" * 100_000 + b"]" * 100_000 + b"]}")
+    # Year 9999 at -05:00 is past the end of datetime in UTC (OverflowError).
+    far = json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "Far", "items": [
+        {"id": "1", "url": "https://far.example.org/1", "title": "Dated at the end of time",
+         "date_published": "9999-12-31T23:59:59-05:00"},
+        {"id": "2", "url": "https://far.example.org/2", "title": "Dated like anyone else",
+         "date_published": "2025-06-02T09:30:00+02:00"}]}).encode()
+    # Year 1 parses, but its 48-hour near-duplicate window starts before datetime can count.
+    year_one = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
+      <item><title>Dated in the year one</title><link>https://one.example.org/1</link>
+      <pubDate>Mon, 01 Jan 0001 00:00:00 GMT</pubDate></item>
+      <item><title>Dated in this century</title><link>https://one.example.org/2</link>
+      <pubDate>Mon, 02 Jun 2025 09:30:00 +0200</pubDate></item></channel></rss>"""
+    add(session, feed_server, "/deep", Reply(200, deep, {"Content-Type": "application/feed+json"}))
+    add(session, feed_server, "/far", Reply(200, far, {"Content-Type": "application/feed+json"}))
+    add(session, feed_server, "/year-one", Reply(200, year_one))
+    add(session, feed_server, "/good", Reply(200, rss(
+        [{"title": "The good feed still arrives", "link": "https://good.example.org/1"}])))
+    before = utcnow()
+
+    reports = {r.source: r for r in ingest_due(session, settings)}
+
+    assert reports["deep"].error == "not a feed: nested too deeply to read"
+    session.expire_all()
+    deep_source = session.exec(select(Source).where(Source.name == "deep")).one()
+    assert deep_source.last_error == reports["deep"].error and deep_source.consecutive_failures == 1
+    assert [(r.error, r.added) for r in (reports["far"], reports["year-one"], reports["good"])] \
+        == [(None, 2), (None, 2), (None, 1)]
+    dates = {s.title: s.published_at for s in stories(session)}
+    # A date datetime cannot hold is a bad date: the story counts as first seen now.
+    for title in ("Dated at the end of time", "Dated in the year one"):
+        assert before <= dates[title] <= utcnow()
+    assert dates["Dated like anyone else"].isoformat() == "2025-06-02T07:30:00+00:00"
+    assert dates["Dated in this century"].isoformat() == "2025-06-02T07:30:00+00:00"
+
+
+def test_an_error_python_raises_while_parsing_is_recorded_and_the_run_goes_on(
+        session, settings, feed_server, monkeypatch):
+    """What no real feed within the size cap was found to cause, but a parser could still meet
+    (memory exhausted, a bug): recorded on the source like any feed error."""
+    from digest.ingest import service
+
+    def exhausted(data, base_url, content_type):
+        if b"huge" in data:
+            raise MemoryError("pathological input")
+        return parse_feed(data, base_url, content_type)
+    monkeypatch.setattr(service, "parse_feed", exhausted)
+    add(session, feed_server, "/huge", Reply(200, rss([{"title": "huge", "link": "https://h.example.org/"}])))
+    add(session, feed_server, "/good", Reply(200, rss(
+        [{"title": "The good feed still arrives", "link": "https://good.example.org/1"}])))
+
+    reports = {r.source: r for r in ingest_due(session, settings)}
+
+    assert reports["huge"].error == "unexpected MemoryError while parsing: pathological input"
+    assert reports["good"].added == 1
 
 
 def test_missing_and_future_dates_become_the_time_first_seen(session, settings, feed_server):
