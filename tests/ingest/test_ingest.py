@@ -1,18 +1,24 @@
 """Ingestion end to end over HTTP, on SQLite and PostgreSQL."""
 
 import json
+import sqlite3
+from contextlib import closing
 from datetime import timedelta
 
 import pytest
-from sqlmodel import func, select
+from sqlalchemy.engine import make_url
+from sqlmodel import Session, func, select
 
+from digest.db import get_engine
+from digest.ingest import dedupe
+from digest.ingest.dedupe import same_story_title
 from digest.ingest.parse import parse_feed
 from digest.ingest.service import ingest_due, ingest_source
-from digest.ingest.sources import add_source
+from digest.ingest.sources import add_source, pause_source
 from digest.models import Source, Story, StorySource, utcnow
 from tests.conftest import make_settings
 from tests.ingest.feed_server import Reply
-from tests.ingest.feeds import rss
+from tests.ingest.feeds import headlines, rss
 
 
 @pytest.fixture
@@ -184,7 +190,8 @@ def test_an_error_python_raises_while_parsing_is_recorded_and_the_run_goes_on(
             raise MemoryError("pathological input")
         return parse_feed(data, base_url, content_type)
     monkeypatch.setattr(service, "parse_feed", exhausted)
-    add(session, feed_server, "/huge", Reply(200, rss([{"title": "huge", "link": "https://h.example.org/"}])))
+    add(session, feed_server, "/huge", Reply(200, rss(
+        [{"title": "huge", "link": "https://h.example.org/"}])))
     add(session, feed_server, "/good", Reply(200, rss(
         [{"title": "The good feed still arrives", "link": "https://good.example.org/1"}])))
 
@@ -244,9 +251,6 @@ def test_articles_are_not_fetched_unless_enabled(session, settings, feed_server)
 
 
 def test_a_source_claimed_by_one_run_is_skipped_by_another(session, settings, feed_server):
-    from sqlmodel import Session
-
-    from digest.db import get_engine
     from digest.ingest.service import claim_source
     source = add(session, feed_server, "/claimed", Reply(200, rss(
         [{"title": "Claimed once and only once", "link": "https://c.example.org/1"}])))
@@ -254,3 +258,42 @@ def test_a_source_claimed_by_one_run_is_skipped_by_another(session, settings, fe
         assert claim_source(other, source.id)
     assert not claim_source(session, source.id)
     assert ingest_due(session, settings) == []
+
+
+def test_another_connection_can_write_while_a_large_feed_is_compared(
+        sqlite_settings, tmp_path, feed_server, monkeypatch):
+    """SQLite lets one connection write at a time. Comparing a feed's titles costs CPU time
+    that grows with the feed; done with the write lock held, it made an unsubscribe wait and
+    then fail with "database is locked". Here another connection writes in the middle of
+    the comparisons, without waiting at all (timeout 0): it must get through."""
+    settings = make_settings(tmp_path, sqlite_settings.database_url,
+                             fetch_allowed_hosts=["localhost"])
+    titles = headlines(300)
+    with Session(get_engine(settings.database_url), expire_on_commit=False) as session:
+        add(session, feed_server, "/large", Reply(200, rss(
+            [{"title": t, "link": f"https://large.example.org/{n}"} for n, t in enumerate(titles)])))
+        other = pause_source(session, add_source(session, url="https://o.example.org/", name="o").id)
+        session.commit()
+    writes: list[str] = []
+    compared = 0
+
+    def compare_and_write(a: str, b: str) -> bool:
+        nonlocal compared
+        compared += 1
+        if compared % 100 == 1:
+            with closing(sqlite3.connect(make_url(settings.database_url).database, timeout=0)) as db:
+                try:
+                    with db:
+                        db.execute("UPDATE source SET name = ? WHERE id = ?",
+                                   (f"o{compared}", other.id))
+                    writes.append("written")
+                except sqlite3.OperationalError as exc:
+                    writes.append(str(exc))
+        return same_story_title(a, b)
+    monkeypatch.setattr(dedupe, "same_story_title", compare_and_write)
+
+    with Session(get_engine(settings.database_url), expire_on_commit=False) as session:
+        [report] = ingest_due(session, settings)
+
+    assert writes and set(writes) == {"written"}, writes
+    assert report.error is None and report.added == 285  # every 20th a repeat (tests/ingest/feeds.py)
