@@ -51,3 +51,11 @@ def session_scope(database_url: str) -> Iterator[Session]:
 
 def is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
+
+
+def in_chunks(session: Session, query, column, values: set, size: int = 500) -> list:
+    """Rows of `query` whose `column` is among `values`, in chunks that keep statements small."""
+    ordered, rows = sorted(values), []
+    for start in range(0, len(ordered), size):
+        rows += session.exec(query.where(column.in_(ordered[start:start + size]))).all()
+    return rows

@@ -3,22 +3,33 @@
 Exact: the same canonical URL, or the same GUID from the same source (a feed that moved
 its links). Near: the same article syndicated under another URL or with a lightly edited
 title: normalised titles nearly equal, with the same numbers, published within a window.
+
+A feed is matched as a whole and only reads: the caller writes the outcome afterwards in one
+short transaction, so no write lock is held while titles are compared. Titles are compared
+only with the candidates a `TitleIndex` proposes, which keeps a feed of n entries near O(n).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from difflib import SequenceMatcher
 
 from sqlmodel import Session, select
 
+from digest.db import in_chunks
 from digest.models import Story, StorySource
 
 NEAR_WINDOW = timedelta(hours=48)
 # Short titles ("Podcast", "Weekly links") repeat without being the same story.
 MIN_TITLE_WORDS = 4
+# Nor do titles of stopwords and one word ("It is what it is"): only the very same title
+# matches them. This also lets `TitleIndex` find every near match by a shared word.
+MIN_CONTENT_WORDS = 2
 SIMILARITY = 0.85
 WORD_SIMILARITY = 0.8
 # Words whose addition or removal does not change what a headline says.
@@ -47,16 +58,19 @@ def same_story_title(a: str, b: str) -> bool:
     A light edit adds or drops words ("... bites" / "... bites hard"), fixes a typo or
     changes a word's form ("approve" / "approves"). Swapping a content word for another
     ("Day Three" / "Day Four", "rise" / "fall") or changing a number makes another story.
+    So beyond the same title, one side's content words (not stopwords) are all on the
+    other side, or all but one on each side: `TitleIndex` relies on this.
     """
-    words_a, words_b = a.split(), b.split()
-    if len(words_a) < MIN_TITLE_WORDS or len(words_b) < MIN_TITLE_WORDS:
+    if len(a.split()) < MIN_TITLE_WORDS or len(b.split()) < MIN_TITLE_WORDS:
         return False
     if a == b:
         return True
     if _NUMBER.findall(a) != _NUMBER.findall(b):
         return False
-    only_a = set(words_a) - set(words_b) - STOPWORDS
-    only_b = set(words_b) - set(words_a) - STOPWORDS
+    content_a, content_b = content_words(a), content_words(b)
+    if len(content_a) < MIN_CONTENT_WORDS or len(content_b) < MIN_CONTENT_WORDS:
+        return False
+    only_a, only_b = content_a - content_b, content_b - content_a
     if only_a and only_b and not (len(only_a) == len(only_b) == 1 and _same_word(*only_a, *only_b)):
         return False
     matcher = SequenceMatcher(None, a, b, autojunk=False)
@@ -65,77 +79,175 @@ def same_story_title(a: str, b: str) -> bool:
             and matcher.ratio() >= SIMILARITY)
 
 
+def content_words(key: str) -> frozenset[str]:
+    return frozenset(key.split()) - STOPWORDS
+
+
 def _same_word(a: str, b: str) -> bool:
     return SequenceMatcher(None, a, b).ratio() >= WORD_SIMILARITY
 
 
-class StoryMatcher:
-    """Finds the stored story each entry of one source's feed is a sighting of.
+# A story: (0, id) stored, or (1, position) new from the entry at that position of the feed;
+# ordered as their ids will be: stored stories first, then the feed's new ones in feed order.
+Ref = tuple[int, int]
 
-    The exact keys (canonical URLs, this source's GUIDs, its sightings) of the whole feed
-    are loaded with a few queries up front, so a feed polled again costs no query per
-    entry; titles are compared only for entries that match nothing exactly.
+
+@dataclass(frozen=True)
+class FeedItem:
+    """What matching needs of one feed entry."""
+
+    canonical_url: str
+    guid: str | None
+    title: str
+    published_at: datetime  # already "first seen" for an entry without a (past) date
+
+
+@dataclass
+class IndexedTitle:
+    ref: Ref
+    key: str  # title_key of the title
+    published_at: datetime
+    words: frozenset[str] = field(init=False)  # its content words
+
+    def __post_init__(self) -> None:
+        self.words = content_words(self.key)
+
+    def could_match(self, other: IndexedTitle) -> bool:
+        """Cheap conditions `same_story_title` implies: within the window, and no more than
+        one content word changed if both sides have words of their own."""
+        only_here, only_there = len(self.words - other.words), len(other.words - self.words)
+        return (abs(self.published_at - other.published_at) <= NEAR_WINDOW
+                and (not (only_here and only_there) or only_here == only_there == 1))
+
+
+class TitleIndex:
+    """Finds the titles `same_story_title` could accept without comparing every pair.
+
+    In every pair of different keys it accepts, both sides have at least MIN_CONTENT_WORDS
+    content words, and either the content words of one side are all on the other, or all
+    but one on each side.
+    Rank words by how many titles carry them (rarest first) and call a title's two rarest
+    words its prefix: then the prefix of one side holds a word of the other side (prefix
+    filtering, as in set-similarity joins). So a title is looked up by its prefix among the
+    words of the others, and by all its words among their prefixes: no accepted pair is
+    missed, and since rare words are in few titles, few candidates are compared. A title
+    with fewer content words can only match the same key, looked up as such.
     """
 
-    def __init__(self, session: Session, source_id: int, entries: list[tuple[str, str | None]]):
-        """`entries`: (canonical URL, GUID) of every entry of the feed."""
-        self.session, self.source_id = session, source_id
-        urls, guids = zip(*entries, strict=True) if entries else ((), ())
-        self.by_url: dict[str, int] = dict(_in_chunks(
-            session, select(Story.canonical_url, Story.id), Story.canonical_url, set(urls)))
-        self.by_guid: dict[str, int] = dict(_in_chunks(
-            session, select(StorySource.guid, StorySource.story_id)
-            .where(StorySource.source_id == source_id), StorySource.guid, set(filter(None, guids))))
-        known = set(self.by_url.values()) | set(self.by_guid.values())
-        self.seen: set[int] = set(_in_chunks(
-            session, select(StorySource.story_id).where(StorySource.source_id == source_id),
-            StorySource.story_id, known))
+    PREFIX = 2
 
-    def find(self, *, canonical_url: str, guid: str | None, title: str,
-             published_at: datetime) -> int | None:
-        """The id of the stored story this entry is another sighting of, if any."""
-        story_id = self.by_url.get(canonical_url)
-        if story_id is None and guid:
-            story_id = self.by_guid.get(guid)
-        if story_id is None:
-            story_id = _near_title(self.session, title_key(title), published_at)
-            if story_id is not None and self.session.exec(select(StorySource.id).where(
-                    StorySource.story_id == story_id,
-                    StorySource.source_id == self.source_id)).first() is not None:
-                self.seen.add(story_id)
-        return story_id
+    def __init__(self, keys: Iterable[str]):
+        """`keys`: the titles to be added and looked up, to rank words by rarity (a word not
+        among them ranks rarest; the ranking only has to stay fixed, not be exact)."""
+        self.titles_with = Counter(word for key in keys for word in content_words(key))
+        self.by_word: defaultdict[str, list[IndexedTitle]] = defaultdict(list)
+        self.by_prefix: defaultdict[str, list[IndexedTitle]] = defaultdict(list)
+        self.by_key: defaultdict[str, list[IndexedTitle]] = defaultdict(list)
 
-    def seen_here(self, story_id: int) -> bool:
-        """Whether this source has reported the story before."""
-        return story_id in self.seen
+    def add(self, title: IndexedTitle) -> None:
+        if len(title.key.split()) < MIN_TITLE_WORDS:
+            return
+        if len(title.words) < MIN_CONTENT_WORDS:
+            self.by_key[title.key].append(title)
+            return
+        for word in title.words:
+            self.by_word[word].append(title)
+        for word in self._prefix(title.words):
+            self.by_prefix[word].append(title)
 
-    def record(self, story_id: int, canonical_url: str, guid: str | None) -> None:
-        """This source now reports the story: later entries of the feed match it exactly."""
-        self.by_url.setdefault(canonical_url, story_id)
-        if guid:
-            self.by_guid.setdefault(guid, story_id)
-        self.seen.add(story_id)
-
-
-def _in_chunks(session: Session, query, column, values: set, size: int = 500) -> list:
-    """Rows of `query` whose `column` is among `values`, in chunks that keep statements small."""
-    ordered, rows = sorted(values), []
-    for start in range(0, len(ordered), size):
-        rows += session.exec(query.where(column.in_(ordered[start:start + size]))).all()
-    return rows
-
-
-def _near_title(session: Session, key: str, published_at: datetime) -> int | None:
-    if len(key.split()) < MIN_TITLE_WORDS:
+    def find(self, title: IndexedTitle) -> Ref | None:
+        """The first title added (in id order) published within NEAR_WINDOW of this one that
+        names the same story."""
+        if len(title.key.split()) < MIN_TITLE_WORDS:
+            return None
+        if len(title.words) < MIN_CONTENT_WORDS:
+            candidates = {other.ref: other for other in self.by_key[title.key]}
+        else:
+            candidates = {other.ref: other for word in self._prefix(title.words)
+                          for other in self.by_word[word]}
+            candidates.update((other.ref, other) for word in title.words
+                              for other in self.by_prefix[word])
+        for ref in sorted(ref for ref, other in candidates.items() if title.could_match(other)):
+            if same_story_title(title.key, candidates[ref].key):
+                return ref
         return None
-    rows = session.exec(select(Story.id, Story.title).where(
-        Story.published_at >= published_at - NEAR_WINDOW,
-        Story.published_at <= published_at + NEAR_WINDOW).order_by(Story.id)).all()
-    # Keys of stored titles, kept for the session: a feed's entries share most of a window.
+
+    def _prefix(self, words: frozenset[str]) -> list[str]:
+        return sorted(words, key=lambda word: (self.titles_with[word], word))[:self.PREFIX]
+
+
+def match_feed(session: Session, source_id: int,
+               items: list[FeedItem]) -> list[tuple[str, int | None]]:
+    """What each entry of one source's feed is, in feed order: ("new", None) a story to
+    create; ("sighting", id) another sighting of stored story `id`, this source's first; or
+    ("known", None) when this source has reported the story already (before, or earlier in
+    this feed). Only reads: a few queries for the exact keys (canonical URLs, this source's
+    GUIDs and sightings), one per stretch of overlapping 48-hour windows for stored titles.
+    """
+    urls: dict[str, Ref] = {url: (0, story_id) for url, story_id in in_chunks(
+        session, select(Story.canonical_url, Story.id), Story.canonical_url,
+        {item.canonical_url for item in items})}
+    guids: dict[str, Ref] = {guid: (0, story_id) for guid, story_id in in_chunks(
+        session, select(StorySource.guid, StorySource.story_id)
+        .where(StorySource.source_id == source_id), StorySource.guid,
+        {item.guid for item in items if item.guid})}
+    keys = [title_key(item.title) for item in items]
+    unmatched = [(key, item.published_at) for key, item in zip(keys, items, strict=True)
+                 if item.canonical_url not in urls and item.guid not in guids
+                 and len(key.split()) >= MIN_TITLE_WORDS]
+    stored = _stored_titles(session, sorted(published for _, published in unmatched))
+    index = TitleIndex([title.key for title in stored] + [key for key, _ in unmatched])
+    for title in stored:
+        index.add(title)
+
+    refs: list[Ref] = []
+    for position, (key, item) in enumerate(zip(keys, items, strict=True)):
+        ref = urls.get(item.canonical_url)
+        if ref is None and item.guid:
+            ref = guids.get(item.guid)
+        if ref is None:
+            title = IndexedTitle((1, position), key, item.published_at)
+            ref = index.find(title)
+            if ref is None:
+                ref = title.ref
+                index.add(title)
+        # Later entries of the feed with this URL or GUID are the same story.
+        urls.setdefault(item.canonical_url, ref)
+        if item.guid:
+            guids.setdefault(item.guid, ref)
+        refs.append(ref)
+
+    seen = set(in_chunks(
+        session, select(StorySource.story_id).where(StorySource.source_id == source_id),
+        StorySource.story_id, {story_id for kind, story_id in refs if kind == 0}))
+    outcomes: list[tuple[str, int | None]] = []
+    for position, (kind, story_id) in enumerate(refs):
+        if (kind, story_id) == (1, position):
+            outcomes.append(("new", None))
+        elif kind == 1 or story_id in seen:
+            outcomes.append(("known", None))
+        else:
+            seen.add(story_id)
+            outcomes.append(("sighting", story_id))
+    return outcomes
+
+
+def _stored_titles(session: Session, times: list[datetime]) -> list[IndexedTitle]:
+    """Stored stories published within NEAR_WINDOW of any of the sorted `times`."""
+    stretches: list[list[datetime]] = []
+    for when in times:
+        if stretches and when - NEAR_WINDOW <= stretches[-1][1]:
+            stretches[-1][1] = when + NEAR_WINDOW
+        else:
+            stretches.append([when - NEAR_WINDOW, when + NEAR_WINDOW])
+    # Keys of stored titles, kept for the session: a run's feeds share most of a window.
     keys = session.info.setdefault("digest_title_keys", {})
-    for story_id, title in rows:
-        if (story_id, title) not in keys:
-            keys[(story_id, title)] = title_key(title)
-        if same_story_title(key, keys[(story_id, title)]):
-            return story_id
-    return None
+    titles = []
+    for start, end in stretches:
+        for story_id, title, published in session.exec(
+                select(Story.id, Story.title, Story.published_at)
+                .where(Story.published_at >= start, Story.published_at <= end)).all():
+            if (story_id, title) not in keys:
+                keys[(story_id, title)] = title_key(title)
+            titles.append(IndexedTitle((0, story_id), keys[(story_id, title)], published))
+    return titles

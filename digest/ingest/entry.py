@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from digest.ingest.clean import absolute_http_url, plain_text, sanitise_html, unwrap_redirect
 
 TITLE_FROM_TEXT_CHARS = 90
 MAX_TITLE_CHARS = 300  # a headline, not an article pasted into <title>
+# A publication date at or before the Unix epoch is a zeroed or garbled one ("year 1"), and
+# near the start of datetime's range the near-duplicate window would not fit: it is no date.
+EARLIEST_DATE = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class FeedRejected(Exception):
@@ -54,7 +57,8 @@ def make_entry(*, title: str | None, link: str | None, guid: str | None, summary
     return Entry(
         title=clean_title, url=url, guid=(guid or "").strip() or None,
         summary_html=sanitise_html(summary, url), text=text,
-        author=plain_text(author) or None, image_url=image, published_at=published_at,
+        author=plain_text(author) or None, image_url=image,
+        published_at=published_at if published_at and published_at > EARLIEST_DATE else None,
         categories=list(dict.fromkeys(c for c in (plain_text(c) for c in categories) if c)),
     )
 

@@ -18,6 +18,9 @@ def parse_json_feed(data: bytes, base_url: str | None = None) -> ParsedFeed:
         raise FeedRejected("JSON document is not UTF-8") from None
     except json.JSONDecodeError as exc:
         raise FeedRejected(f"not a feed: invalid JSON ({exc.msg} at line {exc.lineno})") from None
+    except ValueError as exc:  # a number longer than Python converts (4300 digits)
+        reason = str(exc).split(";")[0]  # without the advice to raise the limit
+        raise FeedRejected(f"not a feed: invalid JSON ({reason})") from None
     if not isinstance(document, dict) or not str(document.get("version", "")).startswith(VERSION_PREFIX):
         raise FeedRejected(f"JSON but not a JSON Feed (no \"version\": \"{VERSION_PREFIX}1.1\")")
     items = document.get("items")
@@ -62,6 +65,8 @@ def _date(value: object) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
+        # OverflowError: at the ends of datetime's range an offset moves the instant out of it
+        # (9999-12-31T23:59:59-05:00 is in year 10000 in UTC).
+        return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    except (ValueError, OverflowError):
         return None
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -29,6 +29,15 @@ _HTML_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTAL
 
 def parse_feed(data: bytes, base_url: str | None = None, content_type: str | None = None) -> ParsedFeed:
     """Entries of the feed in `data`, or FeedRejected naming why it is not a feed."""
+    try:
+        return _parse(data, base_url, content_type)
+    except RecursionError:
+        # A parser that follows nesting by recursion (Python's JSON reader does) meets a
+        # document nested deeper than the stack allows: JSON arrays 100,000 deep.
+        raise FeedRejected("not a feed: nested too deeply to read") from None
+
+
+def _parse(data: bytes, base_url: str | None, content_type: str | None) -> ParsedFeed:
     if not data.strip():
         raise FeedRejected("empty document")
     # Whitespace before the XML declaration makes the strict XML parser give up.

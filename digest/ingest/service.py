@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import or_, update
+from sqlalchemy import insert, or_, update
 from sqlmodel import Session, select
 
+from digest.db import in_chunks
 from digest.ingest.clean import canonical_url
-from digest.ingest.dedupe import StoryMatcher
+from digest.ingest.dedupe import FeedItem, match_feed
 from digest.ingest.enrich import fetch_article, needs_article
 from digest.ingest.fetch import FetchError, FetchLimits, fetch, limits_from
 from digest.ingest.parse import Entry, FeedRejected, parse_feed
@@ -76,6 +77,9 @@ def ingest_file(session: Session, path: Path, *, name: str | None = None, sectio
     limits = limits_from(settings) if settings else FetchLimits()
     source = get_or_create_source(session, url=path.resolve().as_uri(), name=name or path.stem,
                                   section=section, weight=weight)
+    # Committed now: on SQLite a pending insert would hold the write lock while the feed is
+    # read and matched, which takes as long as the feed is large.
+    session.commit()
     try:
         with path.open("rb") as handle:
             data = handle.read(limits.max_bytes + 1)
@@ -96,8 +100,7 @@ def ingest_source(session: Session, source: Source, settings: Settings) -> Inges
     except FetchError as exc:
         return _failed(source, str(exc))
     except Exception as exc:  # noqa: BLE001 - a bug met by one feed must not stop the run
-        log.exception("fetching source %s failed unexpectedly", source.id)
-        return _failed(source, f"unexpected {type(exc).__name__} while fetching: {exc}"[:500])
+        return _unexpected(source, "fetching", exc)
     if result.content is None:
         return _succeeded(source, IngestReport(source.name, source.id, not_modified=True))
     report = _ingest_bytes(session, source, result.content, base_url=result.url,
@@ -153,59 +156,75 @@ def _ingest_bytes(session: Session, source: Source, data: bytes, *, base_url: st
         feed = parse_feed(data, base_url, content_type)
     except FeedRejected as exc:
         return _failed(source, str(exc))
+    except Exception as exc:  # noqa: BLE001 - a bug met by one feed must not stop the run
+        return _unexpected(source, "parsing", exc)
     report = IngestReport(source.name, source.id, found=len(feed.entries), skipped=feed.skipped)
     try:
+        # Matching and article pages first, with nothing written: SQLite has one write lock
+        # (a concurrent unsubscribe waits for it, 30 s at most), held only for the inserts.
+        planned = _plan(session, source, feed.entries, limits, report)
         # A savepoint: an unexpected error leaves nothing of this feed half-written.
         with session.begin_nested():
-            keyed = [(canonical_url(entry.url), entry) for entry in feed.entries]
-            matcher = StoryMatcher(session, source.id, [(url, e.guid) for url, e in keyed])
-            for canonical, entry in keyed:
-                outcome = _store(session, source, entry, canonical, matcher, limits)
-                report.entries.append((outcome, entry.title))
-                report.added += outcome == "new"
-                report.duplicates += outcome == "sighting"
+            _write(session, source, planned)
     except Exception as exc:  # noqa: BLE001 - one feed's failure must not stop the run
-        log.exception("storing entries of source %s failed", source.id)
-        return _failed(source, f"could not store entries: {type(exc).__name__}: {exc}"[:500])
+        return _unexpected(source, "storing entries", exc)
     return _succeeded(source, report)
 
 
-def _store(session: Session, source: Source, entry: Entry, canonical: str,
-           matcher: StoryMatcher, limits: FetchLimits | None) -> str:
-    """Store a new story ("new"), record another sighting of a known one ("sighting"), or
-    nothing when this source has already reported it ("known")."""
+def _plan(session: Session, source: Source, entries: list[Entry], limits: FetchLimits | None,
+          report: IngestReport) -> list[tuple[Entry, dict | int]]:
+    """The sightings to record, in feed order, each with its new story's row or the id of the
+    stored one: nothing when this source has already reported the story ("known"). Counts
+    each entry's outcome in `report`. Reads only."""
     now = utcnow()
-    # Missing or future dates (clock skew, scheduled posts): first seen now.
-    published = entry.published_at if entry.published_at and entry.published_at <= now else now
-    story_id = matcher.find(canonical_url=canonical, guid=entry.guid, title=entry.title,
-                            published_at=published)
-    if story_id is not None and matcher.seen_here(story_id):
-        return "known"
-    outcome = "sighting"
-    if story_id is None:
-        story = _new_story(source, entry, canonical, published, limits)
-        session.add(story)
-        session.flush()
-        story_id, outcome = story.id, "new"
-    session.add(StorySource(story_id=story_id, source_id=source.id, url=entry.url, guid=entry.guid))
-    session.flush()
-    matcher.record(story_id, canonical, entry.guid)
-    return outcome
+    items = [FeedItem(canonical_url(entry.url), entry.guid, entry.title,
+                      # Missing or future dates (clock skew, scheduled posts): first seen now.
+                      entry.published_at if entry.published_at and entry.published_at <= now
+                      else now)
+             for entry in entries]
+    planned: list[tuple[Entry, dict | int]] = []
+    outcomes = match_feed(session, source.id, items)
+    for entry, item, (outcome, story_id) in zip(entries, items, outcomes, strict=True):
+        report.entries.append((outcome, entry.title))
+        report.added += outcome == "new"
+        report.duplicates += outcome == "sighting"
+        if outcome == "new":
+            planned.append((entry, _new_story(source, entry, item.canonical_url,
+                                              item.published_at, limits)))
+        elif outcome == "sighting":
+            planned.append((entry, story_id))
+    return planned
+
+
+def _write(session: Session, source: Source, planned: list[tuple[Entry, dict | int]]) -> None:
+    """The planned stories and sightings, each table in one executemany: as rows rather than
+    ORM objects, which SQLite would be sent one INSERT ... RETURNING at a time."""
+    stories = [story for _, story in planned if isinstance(story, dict)]
+    if stories:
+        session.execute(insert(Story.__table__), stories)
+    # A canonical URL is one story: that is how the new stories' ids are found.
+    new_ids = dict(in_chunks(session, select(Story.canonical_url, Story.id), Story.canonical_url,
+                             {story["canonical_url"] for story in stories}))
+    if planned:
+        session.execute(insert(StorySource.__table__), [
+            {"story_id": new_ids[story["canonical_url"]] if isinstance(story, dict) else story,
+             "source_id": source.id, "url": entry.url, "guid": entry.guid}
+            for entry, story in planned])
 
 
 def _new_story(source: Source, entry: Entry, canonical: str, published: datetime,
-               limits: FetchLimits | None) -> Story:
+               limits: FetchLimits | None) -> dict:
     text, image = entry.text, entry.image_url
     if limits is not None and needs_article(entry):
         article = fetch_article(entry.url, limits)
         if article is not None:
             text, image = article.text, image or article.image_url
-    return Story(
+    return {
         # Readers get the link without tracking parameters; the sighting keeps it as found.
-        source_id=source.id, canonical_url=canonical, url=canonical, guid=entry.guid,
-        title=entry.title, summary_html=entry.summary_html, text=text, author=entry.author,
-        image_url=image, categories=entry.categories, section=source.section,
-        published_at=published)
+        "source_id": source.id, "canonical_url": canonical, "url": canonical, "guid": entry.guid,
+        "title": entry.title, "summary_html": entry.summary_html, "text": text,
+        "author": entry.author, "image_url": image, "categories": entry.categories,
+        "section": source.section, "published_at": published}
 
 
 def _succeeded(source: Source, report: IngestReport) -> IngestReport:
@@ -226,3 +245,10 @@ def _failed(source: Source, reason: str) -> IngestReport:
                   MAX_BACKOFF_MINUTES)
     source.next_poll_at = now + timedelta(minutes=backoff)
     return IngestReport(source.name, source.id, error=reason)
+
+
+def _unexpected(source: Source, doing: str, exc: Exception) -> IngestReport:
+    """A bug or a limit of Python met by one feed: logged with its traceback and recorded on
+    the source, naming the exception, like any feed error."""
+    log.exception("%s source %s failed unexpectedly", doing, source.id)
+    return _failed(source, f"unexpected {type(exc).__name__} while {doing}: {exc}"[:500])

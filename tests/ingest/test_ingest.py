@@ -1,16 +1,24 @@
 """Ingestion end to end over HTTP, on SQLite and PostgreSQL."""
 
+import json
+import sqlite3
+from contextlib import closing
 from datetime import timedelta
 
 import pytest
-from sqlmodel import func, select
+from sqlalchemy.engine import make_url
+from sqlmodel import Session, func, select
 
+from digest.db import get_engine
+from digest.ingest import dedupe
+from digest.ingest.dedupe import same_story_title
+from digest.ingest.parse import parse_feed
 from digest.ingest.service import ingest_due, ingest_source
-from digest.ingest.sources import add_source
+from digest.ingest.sources import add_source, pause_source
 from digest.models import Source, Story, StorySource, utcnow
 from tests.conftest import make_settings
 from tests.ingest.feed_server import Reply
-from tests.ingest.feeds import rss
+from tests.ingest.feeds import headlines, rss
 
 
 @pytest.fixture
@@ -131,6 +139,68 @@ def test_a_failing_source_does_not_stop_the_others_and_backs_off(session, settin
     assert gone.id and private.id
 
 
+def test_malformed_feeds_are_errors_on_their_sources_and_the_run_goes_on(
+        session, settings, feed_server):
+    # JSON arrays nested 100,000 deep: Python's JSON reader gives up with a RecursionError.
+    deep = (b'{"version": "https://jsonfeed.org/version/1.1", "title": "Deep", "items": ['
+            + b"[" * 100_000 + b"]" * 100_000 + b"]}")
+    # Year 9999 at -05:00 is past the end of datetime in UTC (OverflowError).
+    far = json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "Far", "items": [
+        {"id": "1", "url": "https://far.example.org/1", "title": "Dated at the end of time",
+         "date_published": "9999-12-31T23:59:59-05:00"},
+        {"id": "2", "url": "https://far.example.org/2", "title": "Dated like anyone else",
+         "date_published": "2025-06-02T09:30:00+02:00"}]}).encode()
+    # Year 1 parses, but its 48-hour near-duplicate window starts before datetime can count.
+    year_one = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
+      <item><title>Dated in the year one</title><link>https://one.example.org/1</link>
+      <pubDate>Mon, 01 Jan 0001 00:00:00 GMT</pubDate></item>
+      <item><title>Dated in this century</title><link>https://one.example.org/2</link>
+      <pubDate>Mon, 02 Jun 2025 09:30:00 +0200</pubDate></item></channel></rss>"""
+    add(session, feed_server, "/deep", Reply(200, deep, {"Content-Type": "application/feed+json"}))
+    add(session, feed_server, "/far", Reply(200, far, {"Content-Type": "application/feed+json"}))
+    add(session, feed_server, "/year-one", Reply(200, year_one))
+    add(session, feed_server, "/good", Reply(200, rss(
+        [{"title": "The good feed still arrives", "link": "https://good.example.org/1"}])))
+    before = utcnow()
+
+    reports = {r.source: r for r in ingest_due(session, settings)}
+
+    assert reports["deep"].error == "not a feed: nested too deeply to read"
+    session.expire_all()
+    deep_source = session.exec(select(Source).where(Source.name == "deep")).one()
+    assert deep_source.last_error == reports["deep"].error and deep_source.consecutive_failures == 1
+    assert [(r.error, r.added) for r in (reports["far"], reports["year-one"], reports["good"])] \
+        == [(None, 2), (None, 2), (None, 1)]
+    dates = {s.title: s.published_at for s in stories(session)}
+    # A date datetime cannot hold is a bad date: the story counts as first seen now.
+    for title in ("Dated at the end of time", "Dated in the year one"):
+        assert before <= dates[title] <= utcnow()
+    assert dates["Dated like anyone else"].isoformat() == "2025-06-02T07:30:00+00:00"
+    assert dates["Dated in this century"].isoformat() == "2025-06-02T07:30:00+00:00"
+
+
+def test_an_error_python_raises_while_parsing_is_recorded_and_the_run_goes_on(
+        session, settings, feed_server, monkeypatch):
+    """What no real feed within the size cap was found to cause, but a parser could still meet
+    (memory exhausted, a bug): recorded on the source like any feed error."""
+    from digest.ingest import service
+
+    def exhausted(data, base_url, content_type):
+        if b"huge" in data:
+            raise MemoryError("pathological input")
+        return parse_feed(data, base_url, content_type)
+    monkeypatch.setattr(service, "parse_feed", exhausted)
+    add(session, feed_server, "/huge", Reply(200, rss(
+        [{"title": "huge", "link": "https://h.example.org/"}])))
+    add(session, feed_server, "/good", Reply(200, rss(
+        [{"title": "The good feed still arrives", "link": "https://good.example.org/1"}])))
+
+    reports = {r.source: r for r in ingest_due(session, settings)}
+
+    assert reports["huge"].error == "unexpected MemoryError while parsing: pathological input"
+    assert reports["good"].added == 1
+
+
 def test_missing_and_future_dates_become_the_time_first_seen(session, settings, feed_server):
     feed = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
       <item><title>Dated far in the future</title><link>https://d.example.org/1</link>
@@ -181,9 +251,6 @@ def test_articles_are_not_fetched_unless_enabled(session, settings, feed_server)
 
 
 def test_a_source_claimed_by_one_run_is_skipped_by_another(session, settings, feed_server):
-    from sqlmodel import Session
-
-    from digest.db import get_engine
     from digest.ingest.service import claim_source
     source = add(session, feed_server, "/claimed", Reply(200, rss(
         [{"title": "Claimed once and only once", "link": "https://c.example.org/1"}])))
@@ -191,3 +258,42 @@ def test_a_source_claimed_by_one_run_is_skipped_by_another(session, settings, fe
         assert claim_source(other, source.id)
     assert not claim_source(session, source.id)
     assert ingest_due(session, settings) == []
+
+
+def test_another_connection_can_write_while_a_large_feed_is_compared(
+        sqlite_settings, tmp_path, feed_server, monkeypatch):
+    """SQLite lets one connection write at a time. Comparing a feed's titles costs CPU time
+    that grows with the feed; done with the write lock held, it made an unsubscribe wait and
+    then fail with "database is locked". Here another connection writes in the middle of
+    the comparisons, without waiting at all (timeout 0): it must get through."""
+    settings = make_settings(tmp_path, sqlite_settings.database_url,
+                             fetch_allowed_hosts=["localhost"])
+    titles = headlines(300)
+    with Session(get_engine(settings.database_url), expire_on_commit=False) as session:
+        add(session, feed_server, "/large", Reply(200, rss(
+            [{"title": t, "link": f"https://large.example.org/{n}"} for n, t in enumerate(titles)])))
+        other = pause_source(session, add_source(session, url="https://o.example.org/", name="o").id)
+        session.commit()
+    writes: list[str] = []
+    compared = 0
+
+    def compare_and_write(a: str, b: str) -> bool:
+        nonlocal compared
+        compared += 1
+        if compared % 100 == 1:
+            with closing(sqlite3.connect(make_url(settings.database_url).database, timeout=0)) as db:
+                try:
+                    with db:
+                        db.execute("UPDATE source SET name = ? WHERE id = ?",
+                                   (f"o{compared}", other.id))
+                    writes.append("written")
+                except sqlite3.OperationalError as exc:
+                    writes.append(str(exc))
+        return same_story_title(a, b)
+    monkeypatch.setattr(dedupe, "same_story_title", compare_and_write)
+
+    with Session(get_engine(settings.database_url), expire_on_commit=False) as session:
+        [report] = ingest_due(session, settings)
+
+    assert writes and set(writes) == {"written"}, writes
+    assert report.error is None and report.added == 285  # every 20th a repeat (tests/ingest/feeds.py)

@@ -75,6 +75,11 @@ def test_whitespace_before_the_xml_declaration_is_tolerated():
     (b"Service Unavailable", "not a feed"),
     (b'{"error": "rate limited"}', "JSON but not a JSON Feed"),
     (b'{"version": "https://jsonfeed.org/version/1.1", "items": ', "invalid JSON"),
+    (b'{"version": "https://jsonfeed.org/version/1.1", "items": [' + b"[" * 100_000
+     + b"]" * 100_000 + b"]}", "not a feed: nested too deeply to read"),
+    # Python refuses to turn more than 4300 digits into an int (a ValueError, not a JSON error).
+    (b'{"version": "https://jsonfeed.org/version/1.1", "items": [{"id": ' + b"9" * 5000 + b"}]}",
+     "invalid JSON (Exceeds the limit (4300 digits) for integer string conversion"),
 ])
 def test_what_is_not_a_feed_is_rejected_with_a_reason(document, reason):
     with pytest.raises(FeedRejected, match=reason.replace("(", r"\(").replace(")", r"\)")):
