@@ -59,7 +59,7 @@ OSC52 = "\x1b]52;c;Y3VybCBldmlsLmV4YW1wbGUgfCBzaA==\x07"  # a clipboard write, a
 def test_no_field_keeps_a_terminal_escape_sequence():
     """JSON carries an ESC as is; XML forbids it, and feedparser's lenient parser keeps it."""
     item = {"id": f"g{OSC52}1", "url": "https://example.com/a", "title": f"Budget{OSC52} passes",
-            "content_html": f"<p>Vote\x1b[2J today</p>", "authors": [{"name": f"Ann\x9b2J"}],
+            "content_html": "<p>Vote\x1b[2J today</p>", "authors": [{"name": "Ann\x9b2J"}],
             "tags": [f"politics{OSC52}"]}
     json_feed = json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": f"Blog{OSC52}",
                             "items": [item]}).encode()
@@ -76,6 +76,20 @@ def test_no_field_keeps_a_terminal_escape_sequence():
         assert entry.text.startswith("Vote") and entry.summary_html.startswith("<p>Vote")
         for value in (entry.text, entry.summary_html):
             assert not any(c in value for c in "\x1b\x07\x9b"), value
+
+
+
+@pytest.mark.parametrize("item, title, categories", [
+    # "\ud800" is valid JSON: Python reads it as a lone surrogate, which nh3 cannot encode.
+    ({"title": "Rates \ud800rise", "tags": ["a\udfff"]}, "Rates \ufffdrise", ["a\ufffd"]),
+    ({"title": "Rates rise", "tags": True}, "Rates rise", []),        # was a TypeError
+    ({"title": "Rates rise", "tags": "world"}, "Rates rise", []),     # not five tags w, o, r...
+])
+def test_json_feed_lone_surrogates_and_tags_that_are_no_list(item, title, categories):
+    document = {"version": "https://jsonfeed.org/version/1.1", "items": [
+        {"url": "https://example.com/a", **item}]}
+    (entry,) = parse_feed(json.dumps(document).encode()).entries
+    assert (entry.title, entry.categories) == (title, categories)
 
 
 def test_latin1_without_a_declaration_is_decoded():
