@@ -3,7 +3,7 @@
 import typer
 
 from digest import migrate
-from digest.cli.common import app
+from digest.cli.common import app, say
 from digest.settings import get_settings
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -14,4 +14,4 @@ app.add_typer(db_app, name="db")
 def db_upgrade() -> None:
     """Apply all migrations to DIGEST_DATABASE_URL."""
     migrate.upgrade(get_settings().database_url)
-    typer.echo("database is up to date")
+    say("database is up to date")

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 import typer
 from sqlmodel import Session, select
 
-from digest.cli.common import app, fail
+from digest.cli.common import app, fail, say
 from digest.curate import editor
 from digest.curate.editions import EditionError, approve, build_draft, hold_reason, items, todays_slot
 from digest.curate.lists import ListError, get_list
@@ -55,10 +55,10 @@ def editions_list(list_slug: str | None = typer.Option(None, "--list", help="Onl
             query = query.where(Edition.list_id == list_by_slug(session, list_slug).id)
         rows = session.exec(query.order_by(Edition.slot.desc(), Edition.id.desc()).limit(limit)).all()
         if not rows:
-            typer.echo("no editions")
+            say("no editions")
         for edition, slug in rows:
             reason = hold_reason(edition)
-            typer.echo(f"{edition.id:5}  {slug:<20} {edition.slot:%Y-%m-%d %H:%M} UTC  "
+            say(f"{edition.id:5}  {slug:<20} {edition.slot:%Y-%m-%d %H:%M} UTC  "
                        f"{edition.status:<9} {len(items(session, edition.id)):3} stories"
                        + (f"  ({reason})" if reason else ""))
 
@@ -75,7 +75,7 @@ def editions_approve(edition_id: int = EDITION) -> None:
     """Approve a draft so that it can be sent."""
     with service_session() as session:
         approve(session, edition_id)
-    typer.echo(f"edition {edition_id} approved")
+    say(f"edition {edition_id} approved")
 
 
 @editions_app.command("move")
@@ -162,19 +162,19 @@ def item_at(session: Session, edition_id: int, number: int) -> EditionItem:
 
 
 def show(session: Session, edition: Edition) -> None:
-    typer.echo(f"edition {edition.id} [{edition.status}] slot {edition.slot:%Y-%m-%d %H:%M} UTC")
+    say(f"edition {edition.id} [{edition.status}] slot {edition.slot:%Y-%m-%d %H:%M} UTC")
     if reason := hold_reason(edition):
-        typer.echo(f"  held: {reason}")
+        say(f"  held: {reason}")
     elif edition.note:
-        typer.echo(f"  note: {edition.note}")
+        say(f"  note: {edition.note}")
     if edition.subject:
-        typer.echo(f"  subject: {edition.subject}")
+        say(f"  subject: {edition.subject}")
     if edition.preheader:
-        typer.echo(f"  preheader: {edition.preheader}")
+        say(f"  preheader: {edition.preheader}")
     for item in items(session, edition.id):
         pin = "pinned " if item.pinned else ""
-        typer.echo(f"  {item.position + 1:2}. {pin}[{item.section}] {item.headline}")
-        typer.echo(f"      {item.summary}")
+        say(f"  {item.position + 1:2}. {pin}[{item.section}] {item.headline}")
+        say(f"      {item.summary}")
     counts = ledger.counts(session, edition.id)
     if counts:
-        typer.echo(f"  deliveries: {format_outcomes(counts)}")
+        say(f"  deliveries: {format_outcomes(counts)}")

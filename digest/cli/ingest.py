@@ -5,7 +5,7 @@ from pathlib import Path
 import typer
 
 from digest.celery_app import enqueue
-from digest.cli.common import app, fail
+from digest.cli.common import app, fail, say
 from digest.db import session_scope
 from digest.ingest.service import IngestReport, due_source_ids, ingest_due, ingest_file, ingest_source
 from digest.ingest.sources import SourceError, get_source
@@ -24,7 +24,7 @@ def ingest(
         fail("give --file or --source, not both")
     if settings.broker_url and not file and source_id is None:
         enqueue(settings, "digest.ingest_due")
-        typer.echo("ingest of due sources queued")
+        say("ingest of due sources queued")
         return
     with session_scope(settings.database_url) as session:
         if file:
@@ -42,26 +42,26 @@ def ingest(
         else:
             total = len(due_source_ids(session))
             if not total:
-                typer.echo("no source is due")
+                say("no source is due")
                 return
             done = 0
 
             def progress(one: IngestReport) -> None:
                 nonlocal done
                 done += 1
-                typer.echo(f"[{done}/{total}] {one.source}: {one.summary()}")
+                say(f"[{done}/{total}] {one.source}: {one.summary()}")
 
             reports = ingest_due(session, settings, progress=progress)
             failed = sum(1 for r in reports if r.error)
             added = sum(r.added for r in reports)
-            typer.echo(f"{len(reports)} sources fetched, {failed} failed, {added} new stories")
+            say(f"{len(reports)} sources fetched, {failed} failed, {added} new stories")
             return
     if report.error:
         raise typer.Exit(1)
 
 
 def _print(report: IngestReport) -> None:
-    typer.echo(f"{report.source}: {report.summary()}")
+    say(f"{report.source}: {report.summary()}")
 
 
 def _print_file(report: IngestReport) -> None:
@@ -69,4 +69,4 @@ def _print_file(report: IngestReport) -> None:
         fail(f"{report.source}: rejected: {report.error}")
     _print(report)
     for outcome, title in report.entries:
-        typer.echo(f"  {outcome:<8} {title}")
+        say(f"  {outcome:<8} {title}")

@@ -4,7 +4,7 @@ from collections.abc import Callable
 
 import typer
 
-from digest.cli.common import app
+from digest.cli.common import app, say
 from digest.cli.editions import service_session
 from digest.curate.lists import ListRules, all_lists, create_list, update_list
 from digest.models import DigestList
@@ -66,7 +66,7 @@ def lists_list() -> None:
     with service_session() as session:
         found = all_lists(session)
         if not found:
-            typer.echo("no lists")
+            say("no lists")
         for digest_list in found:
             describe(digest_list)
 
@@ -74,7 +74,7 @@ def lists_list() -> None:
 def describe(digest_list: DigestList) -> None:
     sections = ", ".join(digest_list.sections) or "all sections"
     approval = "auto-approve" if digest_list.auto_approve else "editor approves"
-    typer.echo(f"{digest_list.slug}: {digest_list.name}\n"
+    say(f"{digest_list.slug}: {digest_list.name}\n"
                f"  {digest_list.send_time} {digest_list.timezone}, {approval}; {sections}\n"
                f"  {digest_list.min_stories}-{digest_list.max_stories} stories from the last "
                f"{digest_list.freshness_hours} h, at most {digest_list.per_source_cap} per source "

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from digest.cli.common import fail
+from digest.cli.common import fail, say
 from digest.cli.editions import editions_app, get_edition
 from digest.db import session_scope
 from digest.render.checks import check_edition, format_findings
@@ -23,7 +23,7 @@ def editions_check(edition_id: int) -> None:
         findings = check_edition(session, settings, get_edition(session, edition_id))
     if findings:
         fail(format_findings(edition_id, findings))
-    typer.echo(f"edition {edition_id}: the mail passes the pre-send check")
+    say(f"edition {edition_id}: the mail passes the pre-send check")
 
 
 @editions_app.command("preview")
@@ -35,4 +35,4 @@ def editions_preview(edition_id: int,
         html = preview_html(session, settings, get_edition(session, edition_id))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(html, encoding="utf-8")
-    typer.echo(f"wrote {out}")
+    say(f"wrote {out}")

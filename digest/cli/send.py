@@ -11,7 +11,7 @@ import time
 import typer
 
 from digest.celery_app import enqueue
-from digest.cli.common import app, fail
+from digest.cli.common import app, fail, say
 from digest.db import session_scope
 from digest.mail.backends import get_backend
 from digest.send import control
@@ -39,11 +39,11 @@ def send_start(
         with session_scope(settings.database_url) as session:
             message_id = _run(lambda: control.send_test(
                 session, settings, get_backend(settings), edition_id, test_to))
-        typer.echo(f"edition {edition_id}: test copy {message_id} sent to {test_to}")
+        say(f"edition {edition_id}: test copy {message_id} sent to {test_to}")
         return
     if settings.broker_url:
         enqueue(settings, "digest.start_send", edition_id)
-        typer.echo(f"edition {edition_id}: send queued")
+        say(f"edition {edition_id}: send queued")
         if wait:
             _watch(settings, edition_id)
         return
@@ -57,7 +57,7 @@ def send_status(edition_id: int) -> None:
     """The send's state and ledger counts, its current rate and time to finish."""
     settings = get_settings()
     with session_scope(settings.database_url) as session:
-        typer.echo(_describe(_run(lambda: control.progress(session, edition_id))))
+        say(_describe(_run(lambda: control.progress(session, edition_id))))
 
 
 @send_app.command("pause")
@@ -66,7 +66,7 @@ def send_pause(edition_id: int) -> None:
     settings = get_settings()
     with session_scope(settings.database_url) as session:
         _run(lambda: control.pause_send(session, edition_id))
-    typer.echo(f"edition {edition_id}: paused")
+    say(f"edition {edition_id}: paused")
 
 
 @send_app.command("resume")
@@ -76,7 +76,7 @@ def send_resume(edition_id: int,
     settings = get_settings()
     with session_scope(settings.database_url) as session:
         batches = _run(lambda: control.resume_send(session, settings, edition_id))
-    typer.echo(f"edition {edition_id}: resumed")
+    say(f"edition {edition_id}: resumed")
     _continue(settings, edition_id, batches, wait)
 
 
@@ -86,7 +86,7 @@ def send_cancel(edition_id: int) -> None:
     settings = get_settings()
     with session_scope(settings.database_url) as session:
         settled = _run(lambda: control.cancel_send(session, edition_id))
-    typer.echo(f"edition {edition_id}: cancelled, {settled} unsent deliveries skipped")
+    say(f"edition {edition_id}: cancelled, {settled} unsent deliveries skipped")
 
 
 @send_app.command("reconcile")
@@ -97,9 +97,9 @@ def send_reconcile() -> None:
     with session_scope(settings.database_url) as session:
         due = reconcile(session)
     if not due:
-        typer.echo("no send has rows due")
+        say("no send has rows due")
     for edition_id, rows in due.items():
-        typer.echo(f"edition {edition_id}: {rows} deliveries due")
+        say(f"edition {edition_id}: {rows} deliveries due")
         _continue(settings, edition_id, batches_for(settings, rows), wait=False)
 
 
@@ -116,7 +116,7 @@ def send_retry_failed(
     with session_scope(settings.database_url) as session:
         rows, batches = _run(lambda: control.retry_failed(
             session, settings, edition_id, include_unknown=include_unknown))
-    typer.echo(f"edition {edition_id}: {rows} deliveries to retry")
+    say(f"edition {edition_id}: {rows} deliveries to retry")
     _continue(settings, edition_id, batches, wait)
 
 
@@ -140,9 +140,9 @@ def _run(action):
 
 
 def _say_report(edition_id: int, report) -> None:
-    typer.echo(f"edition {edition_id}: {format_outcomes(report.outcomes)}")
+    say(f"edition {edition_id}: {format_outcomes(report.outcomes)}")
     if report.note:
-        typer.echo(f"edition {edition_id}: stopped early: {report.note}")
+        say(f"edition {edition_id}: stopped early: {report.note}")
 
 
 def _describe(p: Progress) -> str:
@@ -161,12 +161,13 @@ def _watch(settings: Settings, edition_id: int, interval: float = 1.0) -> None:
             p = control.progress(session, edition_id)
             done = p.total - p.left
             bar = _bar(done, p.total)
-            typer.echo(f"\r{bar} {_describe(p)}", nl=False)
+            typer.echo("\r", nl=False)  # the one control character the CLI prints: a redraw
+            say(f"{bar} {_describe(p)}", nl=False)
             if p.status not in ("approved", "sending") or (p.total and not p.left):
                 break
             session.rollback()  # a fresh snapshot next time
             time.sleep(interval)
-    typer.echo()
+    say()
 
 
 def _bar(done: int, total: int, width: int = 24) -> str:

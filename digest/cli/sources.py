@@ -4,7 +4,7 @@ from datetime import datetime
 
 import typer
 
-from digest.cli.common import app, fail
+from digest.cli.common import app, fail, say
 from digest.db import session_scope
 from digest.ingest.sources import (SourceError, add_source, list_sources, pause_source,
                                    remove_source, resume_source)
@@ -27,7 +27,7 @@ def sources_add(
         with session_scope(get_settings().database_url) as session:
             source = add_source(session, url=url, name=name, section=section, weight=weight,
                                 every_minutes=every_minutes)
-            typer.echo(f"source {source.id} added: {source.name} [{source.section}] "
+            say(f"source {source.id} added: {source.name} [{source.section}] "
                        f"every {source.poll_interval_minutes} min")
     except SourceError as exc:
         fail(str(exc))
@@ -39,17 +39,17 @@ def sources_list() -> None:
     with session_scope(get_settings().database_url) as session:
         rows = list_sources(session)
         if not rows:
-            typer.echo("no sources (add one with `digest sources add URL`)")
+            say("no sources (add one with `digest sources add URL`)")
         for row in rows:
             s = row.source
-            typer.echo(f"{s.id:>4}  {s.name}  [{s.section}, weight {s.weight:g}, every "
+            say(f"{s.id:>4}  {s.name}  [{s.section}, weight {s.weight:g}, every "
                        f"{s.poll_interval_minutes} min]  {row.state}, {row.stories} stories")
-            typer.echo(f"      {s.url}")
-            typer.echo(f"      last success {_when(s.last_success_at)}, next poll "
+            say(f"      {s.url}")
+            say(f"      last success {_when(s.last_success_at)}, next poll "
                        f"{'paused' if not s.active else _when(row.next_poll_at) if row.next_poll_at else 'due now'}, "
                        f"consecutive failures {s.consecutive_failures}")
             if s.last_error:
-                typer.echo(f"      last error ({_when(s.last_error_at)}): {s.last_error}")
+                say(f"      last error ({_when(s.last_error_at)}): {s.last_error}")
 
 
 @sources_app.command("pause")
@@ -72,14 +72,14 @@ def sources_remove(source_id: int) -> None:
             removed = remove_source(session, source_id)
     except SourceError as exc:
         fail(str(exc))
-    typer.echo(f"source {source_id} removed with {removed} stories")
+    say(f"source {source_id} removed with {removed} stories")
 
 
 def _change(source_id: int, action, done: str) -> None:
     try:
         with session_scope(get_settings().database_url) as session:
             source = action(session, source_id)
-            typer.echo(f"source {source.id} ({source.name}) {done}")
+            say(f"source {source.id} ({source.name}) {done}")
     except SourceError as exc:
         fail(str(exc))
 

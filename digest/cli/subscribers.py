@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from digest.cli.common import app, fail
+from digest.cli.common import app, fail, say
 from digest.db import session_scope
 from digest.subscribers.addresses import BadAddress, normalise_email
 from digest.subscribers.importing import ImportFileError, export_csv, import_csv, write_report
@@ -42,12 +42,12 @@ def subscribers_import(
         fail(f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start})")
     for row in result.rows:
         if row.outcome == "skipped" or not quiet:
-            typer.echo(f"line {row.line}: {row.outcome} {row.email}" + (f" ({row.reason})" if row.reason else ""))
+            say(f"line {row.line}: {row.outcome} {row.email}" + (f" ({row.reason})" if row.reason else ""))
     if report:
         with report.open("w", encoding="utf-8", newline="") as out:
             write_report(result.rows, out)
     counts = result.counts()
-    typer.echo(f"{counts['added']} added, {counts['updated']} updated, {counts['skipped']} skipped")
+    say(f"{counts['added']} added, {counts['updated']} updated, {counts['skipped']} skipped")
 
 
 @subscribers_app.command("export")
@@ -64,7 +64,7 @@ def subscribers_export(list_slug: str = LIST,
                     count = export_csv(session, list_slug, stream)
     except UnknownList as exc:
         fail(str(exc))
-    typer.echo(f"{count} subscribers exported", err=True)
+    say(f"{count} subscribers exported", err=True)
 
 
 def _os_user() -> str:
@@ -100,7 +100,7 @@ def subscribers_suppress(
         except ValueError as exc:
             fail(str(exc))
         kept = suppression_reason(session, address)
-    typer.echo(f"{address} suppressed ({reason})" if changed
+    say(f"{address} suppressed ({reason})" if changed
                else f"{address} stays suppressed ({kept}: at least as strong as {reason})")
 
 
@@ -116,4 +116,4 @@ def subscribers_unsuppress(
         lifted = lift(session, address, actor=by or _os_user(), note=reason)
     if lifted is None:
         fail(f"{address} is not suppressed: nothing to lift")
-    typer.echo(f"{address} is no longer suppressed (was {lifted})")
+    say(f"{address} is no longer suppressed (was {lifted})")

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import typer
 
-from digest.cli.common import app, fail
+from digest.cli.common import app, fail, say
 from digest.curate.summarise import summarise
 from digest.ingest.article import extract_article
 from digest.ingest.fetch import FetchError, fetch, limits_from
@@ -29,10 +29,10 @@ def summarize(page: str = typer.Argument(..., metavar="PATH_OR_URL",
     if article is None:
         fail(f"{page}: no article text found on the page")
     summary = summarise(article.text, description=article.description, title=article.title)
-    typer.echo(article.title)
-    typer.echo("")
-    typer.echo(summary.text)
-    typer.echo(f"\n({summary.words} words, from the {_SOURCES[summary.method]})")
+    say(article.title)
+    say("")
+    say(summary.text)
+    say(f"\n({summary.words} words, from the {_SOURCES[summary.method]})")
 
 
 _SOURCES = {"description": "page's own description", "lead": "article's lead sentences",

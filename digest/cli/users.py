@@ -3,7 +3,7 @@
 import typer
 from sqlmodel import select
 
-from digest.cli.common import app, fail
+from digest.cli.common import app, fail, say
 from digest.db import session_scope
 from digest.models import StaffUser
 from digest.settings import get_settings
@@ -22,7 +22,7 @@ def users_add(email: str, role: Role = typer.Option(..., "--role"),
     try:
         with session_scope(settings.database_url) as session:
             user = add_user(session, email=email, password=password, role=role)
-            typer.echo(f"added {user.email} ({user.role})")
+            say(f"added {user.email} ({user.role})")
     except AccountError as exc:
         fail(str(exc))
 
@@ -33,7 +33,7 @@ def users_list() -> None:
     settings = get_settings()
     with session_scope(settings.database_url) as session:
         for user in session.exec(select(StaffUser).order_by(StaffUser.email)).all():
-            typer.echo(f"{user.email:40} {user.role:7} {'active' if user.active else 'disabled'}")
+            say(f"{user.email:40} {user.role:7} {'active' if user.active else 'disabled'}")
 
 
 def _account(session, email: str) -> StaffUser:
@@ -48,6 +48,7 @@ def users_token(email: str, name: str = typer.Option("cli", "--name")) -> None:
     """Create an API token for a staff account; it is shown once."""
     settings = get_settings()
     with session_scope(settings.database_url) as session:
+<<<<<<< HEAD
         typer.echo(create_api_token(session, _account(session, email), name))
 
 
@@ -62,3 +63,9 @@ def users_password(email: str, password: str = typer.Option(..., prompt="New pas
     except AccountError as exc:
         fail(str(exc))
     typer.echo(f"new password set for {email.lower()}; its console sessions have ended")
+=======
+        user = session.exec(select(StaffUser).where(StaffUser.email == email.lower())).one_or_none()
+        if user is None:
+            fail(f"no staff account {email}")
+        say(create_api_token(session, user, name))
+>>>>>>> i13-hardening

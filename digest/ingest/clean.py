@@ -17,14 +17,38 @@ TRACKING_PARAMS = re.compile(
 )
 _WS = re.compile(r"\s+")
 
+# What a terminal acts on (ECMA-48), removed whole so that no payload is left behind:
+# control strings (OSC, DCS, SOS, PM, APC: OSC 52 writes the clipboard) up to their BEL or
+# ST, an unterminated one losing only its introducer; CSI (colours, cursor moves, queries
+# whose answers a terminal types back); the other ESC sequences. 7-bit and 8-bit forms.
+_TERMINAL_SEQUENCE = re.compile(
+    r"(?:\x1b[\]PX^_]|[\x90\x98\x9d-\x9f])(?:[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c))?"
+    r"|(?:\x1b\[|\x9b)[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]?"
+    r"|\x1b[\x20-\x2f]*[\x30-\x7e]?"
+)
+# Line breaks as str.splitlines() knows them: a lone CR would let a line overwrite another.
+_LINE_BREAK = re.compile(r"\r\n?|[\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # C0 but tab and newline, DEL, C1
+
+
+def inert_text(value: str) -> str:
+    """`value` with nothing a terminal acts on: escape sequences removed whole, line breaks
+    made newlines, other C0 and C1 control characters dropped (tab and newline kept)."""
+    return _without_controls(_TERMINAL_SEQUENCE.sub("", value))
+
+
+def _without_controls(text: str) -> str:
+    return _CONTROL.sub("", _LINE_BREAK.sub("\n", text))
+
 
 def plain_text(value: str | None) -> str:
-    """Markup removed, entities decoded, whitespace collapsed."""
+    """Markup removed, entities decoded, terminal controls removed, whitespace collapsed."""
     if not value:
         return ""
     text = nh3.clean(value, tags=set())
-    # nh3 leaves entities encoded; decode twice for feeds that double-escape.
-    text = html.unescape(html.unescape(text))
+    # nh3 leaves entities encoded; decode twice for feeds that double-escape. Controls go
+    # after decoding: "&#27;" is an ESC too.
+    text = inert_text(html.unescape(html.unescape(text)))
     return _WS.sub(" ", text).strip()
 
 
@@ -39,14 +63,17 @@ def sanitise_html(value: str | None, base_url: str | None = None) -> str:
         absolute = urljoin(base_url or "", value.strip())
         return absolute if urlsplit(absolute).scheme in ("http", "https") else None
 
-    return nh3.clean(
-        value,
+    cleaned = nh3.clean(
+        inert_text(value),
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
         attribute_filter=keep_link,
         url_schemes={"http", "https"},
         link_rel="noopener noreferrer",
-    ).strip()
+    )
+    # nh3 decodes "&#27;" into a raw ESC. Only the character goes here: matching whole
+    # sequences on markup could swallow the tag that follows.
+    return _without_controls(cleaned).strip()
 
 
 def absolute_http_url(link: str | None, base_url: str | None = None) -> str | None:

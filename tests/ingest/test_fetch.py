@@ -6,12 +6,13 @@ import socket
 import ssl
 import subprocess
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
 from digest.ingest.fetch import FetchError, FetchLimits, fetch
-from digest.ingest.network import AddressPolicy, AddressRefused, public_address
+from digest.ingest.network import AddressPolicy, AddressRefused, is_public
 from tests.ingest.feed_server import Reply
 
 FEED = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
@@ -134,15 +135,53 @@ def test_http_errors_are_one_line_reasons(feed_server, limits):
         fetch(feed_server.url("/gone"), limits)
 
 
-@pytest.mark.parametrize("address, public", [
-    ("8.8.8.8", True), ("2606:4700:4700::1111", True),
-    ("127.0.0.1", False), ("10.1.2.3", False), ("172.16.0.1", False), ("192.168.1.1", False),
-    ("169.254.169.254", False), ("100.64.0.1", False), ("0.0.0.0", False), ("224.0.0.1", False),
-    ("::1", False), ("fe80::1", False), ("fc00::1", False), ("::ffff:127.0.0.1", False),
-    ("::ffff:8.8.8.8", True), ("64:ff9b::7f00:1", False),
+@pytest.mark.parametrize("address, public, why", [
+    ("8.8.8.8", True, "global unicast"),
+    ("2606:4700:4700::1111", True, "global unicast"),
+    ("127.0.0.1", False, "loopback"),
+    ("10.1.2.3", False, "private"),
+    ("172.16.0.1", False, "private"),
+    ("192.168.1.1", False, "private"),
+    ("169.254.169.254", False, "link-local: cloud metadata"),
+    ("100.64.0.1", False, "shared address space (CGNAT)"),
+    ("0.0.0.0", False, "this network"),
+    ("192.0.0.8", False, "IETF protocol assignments"),
+    ("192.0.2.1", False, "documentation"),
+    ("192.88.99.1", False, "6to4 relay anycast, deprecated"),
+    ("198.18.0.1", False, "benchmarking"),
+    ("198.51.100.7", False, "documentation"),
+    ("224.0.0.1", False, "multicast"),
+    ("233.252.0.1", False, "multicast"),
+    ("240.0.0.1", False, "reserved"),
+    ("255.255.255.255", False, "broadcast"),
+    ("::1", False, "loopback"),
+    ("::", False, "unspecified"),
+    ("fe80::1%eth0", False, "link-local"),
+    ("fc00::1", False, "unique local"),
+    ("fec0::1", False, "site-local, deprecated"),
+    ("ff02::1", False, "multicast"),
+    ("ff0e::1", False, "global multicast"),
+    ("100::1", False, "discard-only"),
+    ("5f00::1", False, "SRv6 SIDs"),
+    ("2001:db8::1", False, "documentation"),
+    ("3fff::1", False, "documentation"),
+    ("2001:2::1", False, "benchmarking"),
+    ("2001:0:4136:e378:8000:63bf:3fff:fdd2", False, "Teredo"),
+    ("::ffff:127.0.0.1", False, "IPv4-mapped loopback"),
+    ("::ffff:8.8.8.8", True, "IPv4-mapped global"),
+    ("::7f00:1", False, "IPv4-compatible, deprecated"),
+    ("::808:808", False, "IPv4-compatible, deprecated"),
+    ("64:ff9b::7f00:1", False, "NAT64 to loopback"),
+    ("64:ff9b::a00:1", False, "NAT64 to a private address"),
+    ("64:ff9b::808:808", True, "NAT64 to a global address"),
+    ("64:ff9b:1::808:808", False, "local-use NAT64: the translator is ours"),
+    ("64:ff9b:1::a00:1", False, "local-use NAT64"),
+    ("2002:7f00:1::1", False, "6to4 of loopback"),
+    ("2002:a9fe:a9fe::1", False, "6to4 of the metadata address"),
+    ("2002:808:808::1", True, "6to4 of a global address"),
 ])
-def test_which_addresses_count_as_public(address, public):
-    assert (public_address(address) is not None) == public
+def test_which_addresses_count_as_public(address, public, why):
+    assert is_public(address) == public, why
 
 
 @pytest.mark.parametrize("target", ["http://[::1/feed", "http://localhost:port/feed"])
@@ -203,3 +242,20 @@ def test_headers_trickling_in_are_cut_off_at_the_deadline(limits):
         stop.set()
         thread.join(timeout=5)
         listener.close()
+
+
+def test_a_resolver_that_never_answers_is_cut_off_at_the_deadline(monkeypatch, limits):
+    """getaddrinfo blocks for as long as the resolver takes; the fetch's deadline still holds."""
+    release = threading.Event()
+
+    def unanswered(*args, **kwargs):
+        release.wait(30)
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+    monkeypatch.setattr(socket, "getaddrinfo", unanswered)
+    started = time.monotonic()
+    try:
+        with pytest.raises(FetchError, match="longer than the 1.5s deadline fetching http://slow-dns"):
+            fetch("http://slow-dns.example.org/feed", limits)
+    finally:
+        release.set()
+    assert time.monotonic() - started < 2.5

@@ -53,6 +53,45 @@ def test_scripts_handlers_and_javascript_links_are_removed_from_every_field():
     assert '<a href="https://example.com/full-story" rel="noopener noreferrer">read</a>' in entry.summary_html
 
 
+OSC52 = "\x1b]52;c;Y3VybCBldmlsLmV4YW1wbGUgfCBzaA==\x07"  # a clipboard write, as a title carried it
+
+
+def test_no_field_keeps_a_terminal_escape_sequence():
+    """JSON carries an ESC as is; XML forbids it, and feedparser's lenient parser keeps it."""
+    item = {"id": f"g{OSC52}1", "url": "https://example.com/a", "title": f"Budget{OSC52} passes",
+            "content_html": "<p>Vote\x1b[2J today</p>", "authors": [{"name": "Ann\x9b2J"}],
+            "tags": [f"politics{OSC52}"]}
+    json_feed = json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": f"Blog{OSC52}",
+                            "items": [item]}).encode()
+    rss = (f'<?xml version="1.0"?><rss version="2.0"><channel><title>Blog{OSC52}</title><item>'
+           f'<title>Budget{OSC52} passes</title><link>https://example.com/a</link>'
+           f'<guid>g{OSC52}1</guid><author>Ann\x1b[2J</author><category>politics{OSC52}</category>'
+           f'<description>&lt;p&gt;Vote&amp;#27;[2J today&lt;/p&gt;</description>'
+           f'</item></channel></rss>').encode()
+    for document in (json_feed, rss):
+        feed = parse_feed(document)
+        (entry,) = feed.entries
+        assert (feed.title, entry.title, entry.guid) == ("Blog", "Budget passes", "g1")
+        assert entry.author == "Ann" and entry.categories == ["politics"]
+        assert entry.text.startswith("Vote") and entry.summary_html.startswith("<p>Vote")
+        for value in (entry.text, entry.summary_html):
+            assert not any(c in value for c in "\x1b\x07\x9b"), value
+
+
+
+@pytest.mark.parametrize("item, title, categories", [
+    # "\ud800" is valid JSON: Python reads it as a lone surrogate, which nh3 cannot encode.
+    ({"title": "Rates \ud800rise", "tags": ["a\udfff"]}, "Rates \ufffdrise", ["a\ufffd"]),
+    ({"title": "Rates rise", "tags": True}, "Rates rise", []),        # was a TypeError
+    ({"title": "Rates rise", "tags": "world"}, "Rates rise", []),     # not five tags w, o, r...
+])
+def test_json_feed_lone_surrogates_and_tags_that_are_no_list(item, title, categories):
+    document = {"version": "https://jsonfeed.org/version/1.1", "items": [
+        {"url": "https://example.com/a", **item}]}
+    (entry,) = parse_feed(json.dumps(document).encode()).entries
+    assert (entry.title, entry.categories) == (title, categories)
+
+
 def test_latin1_without_a_declaration_is_decoded():
     feed = ("<rss version=\"2.0\"><channel><title>Notícias</title><item>"
             "<title>Eleição em São Paulo</title><link>https://example.com.br/a</link>"
