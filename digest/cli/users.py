@@ -48,8 +48,7 @@ def users_token(email: str, name: str = typer.Option("cli", "--name")) -> None:
     """Create an API token for a staff account; it is shown once."""
     settings = get_settings()
     with session_scope(settings.database_url) as session:
-<<<<<<< HEAD
-        typer.echo(create_api_token(session, _account(session, email), name))
+        say(create_api_token(session, _account(session, email), name))
 
 
 @users_app.command("password")
@@ -62,10 +61,4 @@ def users_password(email: str, password: str = typer.Option(..., prompt="New pas
             set_password(session, _account(session, email), password)
     except AccountError as exc:
         fail(str(exc))
-    typer.echo(f"new password set for {email.lower()}; its console sessions have ended")
-=======
-        user = session.exec(select(StaffUser).where(StaffUser.email == email.lower())).one_or_none()
-        if user is None:
-            fail(f"no staff account {email}")
-        say(create_api_token(session, user, name))
->>>>>>> i13-hardening
+    say(f"new password set for {email.lower()}; its console sessions have ended")
