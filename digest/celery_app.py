@@ -95,7 +95,13 @@ def enqueue_batches(settings: Settings, edition_id: int, count: int, countdown: 
     client = redis.Redis.from_url(redis_url)
     key, now = _queued_key(settings, edition_id), time.time()
     client.zremrangebyscore(key, "-inf", now - QUEUED_LOST_AFTER)
-    wanted = max(0, count - client.zcard(key))
+    waiting = client.zcard(key)
+    if not countdown:
+        # A worker that died holding batches it had reserved (prefetched, or waiting for
+        # their countdown) never starts them, and the broker gives them back only after
+        # its visibility timeout: count on no more than still wait in the queue's list.
+        waiting = min(waiting, client.llen(settings.celery_queue))
+    wanted = max(0, count - waiting)
     for _ in range(wanted):
         task_id = uuid.uuid4().hex
         app.send_task(BATCH_TASK, args=[edition_id], task_id=task_id, countdown=countdown or None)
