@@ -354,12 +354,14 @@ def expire_leases(session: Session, edition_id: int | None = None) -> tuple[int,
     return back.rowcount, lost.rowcount
 
 
-def settle_open(session: Session, edition_id: int, status: DeliveryStatus, reason: str) -> int:
+def settle_open(session: Session, edition_id: int, status: DeliveryStatus, reason: str,
+                claimed: bool = True) -> int:
     """Every row not yet tried or waiting for a retry gets `status` (cancel). A row in flight
-    is left to its batch, which records what really happened."""
+    is left to its batch, which records what really happened; with `claimed=False` so are
+    the rows a batch still holds."""
+    states = (DeliveryStatus.PENDING, DeliveryStatus.DEFERRED) + ((DeliveryStatus.CLAIMED,) if claimed else ())
     result = session.execute(
-        update(D).where(D.c.edition_id == edition_id, D.c.status.in_(
-            (DeliveryStatus.PENDING, DeliveryStatus.CLAIMED, DeliveryStatus.DEFERRED)))
+        update(D).where(D.c.edition_id == edition_id, D.c.status.in_(states))
         .values(status=status, last_error=reason, claim_token=None, lease_until=None,
                 next_attempt_at=None))
     return result.rowcount

@@ -238,6 +238,11 @@ def reconcile(session: Session) -> dict[int, int]:
     """Take back expired claims of every edition, settle finished sends, and say how many
     rows each sending edition has due now (pending, or deferred and due): {edition: rows}."""
     ledger.expire_leases(session)
+    # A message in flight at a cancel is left to its batch; if that batch recorded a
+    # deferral (or its lease ran out with the row untried), the row would wait forever.
+    for edition_id in session.exec(select(Edition.id).where(Edition.status == EditionStatus.CANCELLED)).all():
+        ledger.settle_open(session, edition_id, DeliveryStatus.SKIPPED, "send cancelled", claimed=False)
+    session.commit()
     sending = session.exec(select(Edition.id).where(Edition.status == EditionStatus.SENDING)).all()
     due = {}
     for edition_id in sending:

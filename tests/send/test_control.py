@@ -153,3 +153,17 @@ def test_reconcile_by_hand_finishes_a_send_whose_process_died(sqlite_settings, t
     assert len(list((tmp_path / "outbox").glob("*.eml"))) == len(active_emails(sqlite_session, morning))
     sqlite_session.expire_all()
     assert ledger.counts(sqlite_session, edition.id) == {"sent": len(active_emails(sqlite_session, morning))}
+
+
+def test_a_message_deferred_after_its_send_was_cancelled_does_not_wait_forever(session, settings):
+    morning, edition = started(session, settings)
+    token, rows = ledger.claim(session, edition.id, 1, lease_seconds=60)
+    with ledger.writer(session, token, morning.id) as writer:
+        assert writer.step([], rows[0][0]) == (True, None)   # in flight...
+        control.cancel_send(session, edition.id)              # ... when ops cancel
+        writer.step([ledger.Outcome(rows[0][0], DeliveryStatus.DEFERRED, "451 later", utcnow())], None)
+    from digest.send.service import reconcile
+    reconcile(session)
+    session.expire_all()
+    row = session.get(Delivery, rows[0][0])
+    assert (row.status, row.last_error) == (DeliveryStatus.SKIPPED, "send cancelled")
