@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench golden clean
+.PHONY: demo test chaos bench golden clean
 
 $(VENV)/.base: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,14 @@ $(CHROMIUM):
 
 test: $(VENV)/.dev $(CHROMIUM)
 	$(BIN)/python -m pytest
+
+# The chaos suite in full (tests/chaos/, docs/reliability.md): its own PostgreSQL cluster
+# and Redis on free loopback ports, real Celery workers and beats, a fault-injecting relay;
+# 13 scenarios on editions of 3,000 readers, the relay down for two minutes (~10 min).
+# `make test` runs a short subset (tests/chaos/test_chaos.py). The table goes into
+# docs/reliability.md; CHAOS_ARGS adds options (`--only NAME ...`, `--subscribers N`).
+chaos: $(VENV)/.dev
+	$(BIN)/python -m tests.chaos --write-docs $(CHAOS_ARGS)
 
 # Rewrite the mail golden files (tests/render/golden/) from the current templates after a
 # deliberate change; review `git diff tests/render/golden` before committing them.

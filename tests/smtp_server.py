@@ -12,8 +12,12 @@ receives and can be switched, while running, into the faults real relays show:
 - ``refuse_data[address] = "554 5.7.1 ..."``: a reply after the data, when a message for
   one of these recipients has been received (content and policy refusals); it is not
   recorded;
-- ``drop_after_data(number)``: the `number`-th message is received and recorded, then the
-  connection is closed without a reply: the sender cannot know whether it was taken;
+- ``drop_after_data(number, every=0)``: the `number`-th message (and, with `every`, each
+  `every`-th after it) is received and recorded, then the connection is closed without a
+  reply: the sender cannot know whether it was taken (``drops_after_data`` counts them);
+- ``greylist(every, reply)``: every `every`-th recipient not seen before is refused once at
+  RCPT with `reply` (451 by default) and accepted when it comes back, as greylisting
+  relays do (``greylisted`` counts the refusals);
 - ``SMTPSink(max_connections=n)`` (or setting ``max_connections`` later; None: no limit): a
   connection beyond `n` concurrent sessions is greeted with
   ``421 4.7.0 Too many connections, try again later`` and closed. ``connections`` is the
@@ -23,7 +27,9 @@ receives and can be switched, while running, into the faults real relays show:
 - ``down()`` / ``up()``: stop listening (connections are refused, the sessions open are
   closed) and listen again on the same port;
 - ``SMTPSink(smtputf8=False)``: a server that does not offer SMTPUTF8 (refuses non-ASCII
-  addresses and the SMTPUTF8 parameter).
+  addresses and the SMTPUTF8 parameter);
+- ``SMTPSink(headers_only=True)``: record only each message's headers (enough for
+  Message-ID and To, and far cheaper for thousands of messages).
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ import socket
 import threading
 from collections import Counter
 from email import message_from_bytes, policy
+from email.parser import BytesHeaderParser
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP
@@ -70,8 +77,10 @@ class _Controller(Controller):
 
 class SMTPSink:
     def __init__(self, pipelining: bool = True, max_connections: int | None = None,
-                 smtputf8: bool = True) -> None:
+                 smtputf8: bool = True, headers_only: bool = False) -> None:
         self.pipelining = pipelining
+        self._parse = BytesHeaderParser(policy=policy.SMTP).parsebytes if headers_only else \
+            (lambda content: message_from_bytes(content, policy=policy.SMTP))
         self.max_connections = max_connections
         self.messages: list = []
         self.lock = threading.Lock()
@@ -84,7 +93,12 @@ class SMTPSink:
         self._busy_reply, self._busy_left = "", 0
         self._drop_every, self._since_drop = 0, 0
         self._slow_number, self._slow_seconds = 0, 0.0
-        self._drop_number = 0
+        self._drop_number, self._drop_data_every = 0, 0
+        self.drops_after_data = 0
+        self._greylist_every, self._greylist_reply = 0, ""
+        self._recipients_seen: set[str] = set()
+        self._greylisted_once: set[str] = set()
+        self.greylisted = 0
         self.in_flight = threading.Event()
         self.drops = 0
         self._sessions: set[_Session] = set()
@@ -156,9 +170,13 @@ class SMTPSink:
         with self.lock:
             self._slow_number, self._slow_seconds = number, seconds
 
-    def drop_after_data(self, number: int) -> None:
+    def drop_after_data(self, number: int, every: int = 0) -> None:
         with self.lock:
-            self._drop_number = number
+            self._drop_number, self._drop_data_every = number, every
+
+    def greylist(self, every: int, reply: str = "451 4.7.1 Greylisted, please try again later") -> None:
+        with self.lock:
+            self._greylist_every, self._greylist_reply = every, reply
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         session.host_name = hostname
@@ -186,6 +204,12 @@ class SMTPSink:
             if self._busy_left:
                 self._busy_left -= 1
                 return self._busy_reply
+            if self._greylist_every and address not in self._recipients_seen:
+                self._recipients_seen.add(address)
+                if len(self._recipients_seen) % self._greylist_every == 0:
+                    self._greylisted_once.add(address)
+                    self.greylisted += 1
+                    return self._greylist_reply
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -193,12 +217,14 @@ class SMTPSink:
         for address in envelope.rcpt_tos:
             if reply := self.refuse_data.get(address):
                 return reply
-        parsed = message_from_bytes(envelope.content, policy=policy.SMTP)
+        parsed = self._parse(envelope.content)
         with self.lock:
             self.messages.append(parsed)
             self._since_drop += 1
             delay = self._slow_seconds if len(self.messages) == self._slow_number else 0
-            drop = len(self.messages) == self._drop_number
+            received, first, every = len(self.messages), self._drop_number, self._drop_data_every
+            drop = received == first or bool(first and every and received > first and (received - first) % every == 0)
+            self.drops_after_data += drop
         if drop:
             server.transport.close()
             return "451 4.4.2 never sent: the connection is closed first"
