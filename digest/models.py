@@ -296,6 +296,34 @@ class SuppressionEvent(SQLModel, table=True):
     created_at: datetime = _created()
 
 
+class Feedback(SQLModel, table=True):
+    """What came back about a mail after it left: a bounce, a complaint or an unsubscribe
+    by mail (kinds as in :class:`digest.bounces.findings.Kind`, "ignore" never stored).
+
+    Like :class:`Suppression` it keeps the address's hash; the edition and subscriber are
+    set when the report could be attributed. ``report_key`` (a provider's event id or the
+    report mail's Message-ID) makes a report seen twice count once."""
+
+    __table_args__ = (
+        UniqueConstraint("report_key", "email_hash"),
+        Index("ix_feedback_edition_kind", "edition_id", "kind"),
+        Index("ix_feedback_hash_kind_created", "email_hash", "kind", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    edition_id: int | None = Field(default=None, foreign_key="edition.id", ondelete="SET NULL")
+    subscriber_id: int | None = Field(default=None, foreign_key="subscriber.id", ondelete="SET NULL")
+    email_hash: str = Field(max_length=64)
+    kind: str = Field(max_length=16)
+    status: str | None = Field(default=None, max_length=16)
+    reason: str | None = Field(default=None, sa_type=Text)
+    # The door it came through: "mail" (piped or a file), "imap", "ses", "sendgrid",
+    # "postmark", "mailgun".
+    source: str = Field(max_length=16)
+    report_key: str | None = Field(default=None, max_length=200)
+    created_at: datetime = _created()
+
+
 class StaffUser(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(max_length=320, unique=True)
