@@ -25,7 +25,8 @@ from digest import migrate  # noqa: E402
 from digest.db import get_engine  # noqa: E402
 from digest.models import Subscriber  # noqa: E402
 from digest.render.context import edition_context  # noqa: E402
-from digest.render.digest import TOKENS, personal_values, personalise, render_variant  # noqa: E402
+from digest.render.digest import TOKENS, personalise, render_variant  # noqa: E402
+from digest.subscribers.links import personal_values
 from digest.render.environment import mail_environment  # noqa: E402
 from digest.render.inline import INLINERS, inline_css  # noqa: E402
 from digest.settings import Settings  # noqa: E402

@@ -52,7 +52,7 @@ from digest.mail.backends.base import Job, SingleGate  # noqa: E402
 from digest.mail.backends.smtp import SMTPBackend  # noqa: E402
 from digest.mail.message import OutgoingMessage  # noqa: E402
 from digest.models import Edition, EditionStatus  # noqa: E402
-from digest.render.digest import personal_values  # noqa: E402
+from digest.subscribers.links import personal_values  # noqa: E402
 from digest.sample import load_lists_and_subscribers, write_feeds  # noqa: E402
 from digest.ingest.service import ingest_file  # noqa: E402
 from digest.mail.message import message_id  # noqa: E402

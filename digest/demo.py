@@ -14,10 +14,11 @@ from digest.ingest.service import ingest_file
 from digest.mail.backends import get_backend
 from digest.models import DigestList, EditionStatus, Story
 from digest.sample import load_lists_and_subscribers, write_feeds
-from digest.render.digest import preview_html
+from digest.render.digest import preview
 from digest.send import ledger
 from digest.send.service import format_outcomes, send_inline
 from digest.settings import Settings
+from digest.subscribers.links import sample_values
 
 
 def run_demo(settings: Settings, say: Callable[[str], None]) -> None:
@@ -53,9 +54,10 @@ def run_demo(settings: Settings, say: Callable[[str], None]) -> None:
                 approve(session, edition.id)
                 session.commit()
                 say("  approved by the demo (an editor would review it first)")
-            preview = settings.data_dir / "preview" / f"edition-{edition.id}.html"
-            preview.parent.mkdir(parents=True, exist_ok=True)
-            preview.write_text(preview_html(session, settings, edition), encoding="utf-8")
+            page = settings.data_dir / "preview" / f"edition-{edition.id}.html"
+            page.parent.mkdir(parents=True, exist_ok=True)
+            page.write_text(preview(session, settings, edition,
+                                    sample_values(settings, edition.list_id)).html, encoding="utf-8")
             if edition.status == EditionStatus.APPROVED:
                 report = send_inline(session, settings, backend, edition.id)
                 say(f"  sent now: {format_outcomes(report.outcomes)}")
@@ -63,7 +65,7 @@ def run_demo(settings: Settings, say: Callable[[str], None]) -> None:
                 say(f"  already {edition.status}: nothing sent again")
             counts = ledger.counts(session, edition.id)
             say(f"  ledger: {format_outcomes(counts)}")
-            say(f"  browser preview: {preview}")
+            say(f"  browser preview: {page}")
     if settings.mail_backend == "outbox":
         count = len(list(Path(settings.outbox_dir).glob("*.eml")))
         say(f"\noutbox: {settings.outbox_dir} ({count} .eml files; open one in any mail client)")

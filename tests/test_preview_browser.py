@@ -1,7 +1,8 @@
 """The demo's browser preview opens in a real Chromium and shows the edition."""
 
 from digest.curate.editions import items
-from digest.render.digest import preview_html
+from digest.render.digest import preview
+from digest.subscribers.links import sample_values
 from tests.factories import approved_edition, sample_world
 
 
@@ -9,7 +10,8 @@ def test_preview_renders_every_story_in_chromium(sqlite_session, sqlite_settings
     morning = sample_world(sqlite_session, sqlite_settings)["morning-briefing"]
     edition = approved_edition(sqlite_session, morning)
     page = browser.new_page(viewport={"width": 700, "height": 900})
-    page.set_content(preview_html(sqlite_session, sqlite_settings, edition))
+    page.set_content(preview(sqlite_session, sqlite_settings, edition,
+                             sample_values(sqlite_settings, edition.list_id)).html)
     headlines = page.locator("a.headline").all_inner_texts()
     page.screenshot(path=artifacts / "preview-desktop.png", full_page=True)
     page.close()

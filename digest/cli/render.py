@@ -11,8 +11,9 @@ from digest.cli.common import fail, say
 from digest.cli.editions import editions_app, get_edition
 from digest.db import session_scope
 from digest.render.checks import check_edition, format_findings
-from digest.render.digest import preview_html
+from digest.render.digest import preview
 from digest.settings import get_settings
+from digest.subscribers.links import sample_values
 
 
 @editions_app.command("check")
@@ -20,7 +21,8 @@ def editions_check(edition_id: int) -> None:
     """Check the edition's mail for size, long lines, alt text, links, styles and unsubscribe."""
     settings = get_settings()
     with session_scope(settings.database_url) as session:
-        findings = check_edition(session, settings, get_edition(session, edition_id))
+        edition = get_edition(session, edition_id)
+        findings = check_edition(session, settings, edition, sample_values(settings, edition.list_id))
     if findings:
         fail(format_findings(edition_id, findings))
     say(f"edition {edition_id}: the mail passes the pre-send check")
@@ -32,7 +34,8 @@ def editions_preview(edition_id: int,
     """Write the edition as a subscriber would see it, for a browser."""
     settings = get_settings()
     with session_scope(settings.database_url) as session:
-        html = preview_html(session, settings, get_edition(session, edition_id))
+        edition = get_edition(session, edition_id)
+        html = preview(session, settings, edition, sample_values(settings, edition.list_id)).html
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(html, encoding="utf-8")
     say(f"wrote {out}")

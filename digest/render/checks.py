@@ -13,8 +13,8 @@ import lxml.html
 from sqlmodel import Session
 
 from digest.mail.message import _qp
-from digest.models import Edition, Subscriber
-from digest.render.digest import Rendered, personal_values, personalise, render_edition
+from digest.models import Edition
+from digest.render.digest import Personal, Rendered, personalise, render_edition
 from digest.settings import Settings
 
 # Gmail clips a message near 102 KB and hides the rest (the footer with the unsubscribe link
@@ -32,12 +32,11 @@ class Finding:
     message: str  # what is wrong and what to change
 
 
-def check_edition(session: Session, settings: Settings, edition: Edition,
+def check_edition(session: Session, settings: Settings, edition: Edition, personal: Personal,
                   shared: Rendered | None = None) -> list[Finding]:
-    """Check `edition` with every story (its shared rendering, rendered now unless given);
-    an empty list means it may be sent. Topic variants are subsets of it."""
-    reader = Subscriber(id=0, email="check@example.com", name="Check Reader")
-    personal = personal_values(settings, reader, edition.list_id)
+    """Check `edition` with every story (its shared rendering, rendered now unless given),
+    personalised with a made-up reader's `personal` values; an empty list means it may be
+    sent. Topic variants are subsets of it."""
     shared = shared or render_edition(session, settings, edition)
     return check_rendered(personalise(shared, personal), personal.unsubscribe_url)
 

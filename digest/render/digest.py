@@ -15,13 +15,12 @@ from dataclasses import asdict, dataclass
 
 from sqlmodel import Session, select
 
-from digest.models import DigestList, Edition, EditionVariant, Subscriber
+from digest.models import DigestList, Edition, EditionVariant
 from digest.render.context import SENTINEL_PREFIX, edition_context, inert
 from digest.render.environment import mail_environment
 from digest.render.inline import inline_css
 from digest.render.variants import ALL, variant_topics
 from digest.settings import Settings
-from digest.subscribers.tokens import Purpose, make_tokens
 
 # "__DIGEST_GREETING__"...: the prefix is the one that content can never carry (context.inert).
 TOKENS = {field: f"{SENTINEL_PREFIX}{field.upper()}__"
@@ -44,17 +43,6 @@ class Personal:
     greeting: str
     unsubscribe_url: str
     preferences_url: str
-
-
-def personal_values(settings: Settings, subscriber: Subscriber, list_id: int) -> Personal:
-    """From the subscriber as loaded, with no query: the send path calls this per message."""
-    unsubscribe, preferences = make_tokens(settings.secret_key, subscriber, list_id,
-                                           Purpose.UNSUBSCRIBE, Purpose.PREFERENCES)
-    return Personal(
-        greeting=greeting(subscriber.name),
-        unsubscribe_url=f"{settings.public_url}/unsubscribe/{unsubscribe}",
-        preferences_url=f"{settings.public_url}/preferences/{preferences}",
-    )
 
 
 def greeting(name: str | None) -> str:
@@ -133,12 +121,7 @@ def archive_html(session: Session, settings: Settings, edition: Edition) -> str:
                        archive_personal(settings, digest_list.slug)).html
 
 
-def preview(session: Session, settings: Settings, edition: Edition) -> Rendered:
-    """The edition exactly as sent, for a made-up reader (editor preview, `editions preview`)."""
-    sample = Subscriber(id=0, email="preview@example.com", name="Preview Reader")
-    return personalise(render_edition(session, settings, edition),
-                       personal_values(settings, sample, edition.list_id))
-
-
-def preview_html(session: Session, settings: Settings, edition: Edition) -> str:
-    return preview(session, settings, edition).html
+def preview(session: Session, settings: Settings, edition: Edition, personal: Personal) -> Rendered:
+    """The edition exactly as sent, for the reader whose values are `personal` (the editor's
+    preview and `editions preview` hand in a made-up reader's)."""
+    return personalise(render_edition(session, settings, edition), personal)

@@ -18,12 +18,12 @@ from sqlmodel import Session
 
 from digest.mail.backends.base import MailBackend
 from digest.mail.errors import MailError
-from digest.models import DeliveryStatus, DigestList, Edition, EditionStatus, Subscriber, utcnow
-from digest.render.digest import personal_values
+from digest.models import DeliveryStatus, DigestList, Edition, EditionStatus, utcnow
 from digest.send import ledger, problems
 from digest.render.variants import ALL
 from digest.send.service import SendError, batches_for, mail_template, prepare_variants
 from digest.settings import Settings
+from digest.subscribers.links import sample_values
 
 E = Edition.__table__
 
@@ -126,8 +126,7 @@ def send_test(session: Session, settings: Settings, backend: MailBackend, editio
     finally:
         # A draft may still change: its rendering must not be kept.
         session.rollback()
-    reader = Subscriber(id=0, email=bare, name=None)
-    personal = personal_values(settings, reader, edition.list_id)
+    personal = sample_values(settings, edition.list_id, email=bare, name=None)
     message_id = f"<digest.{edition_id}.test.{secrets.token_hex(6)}@{template.domain}>"
     message = template.assemble(recipient=bare, recipient_name=None, message_id=message_id,
                                 personal=personal, unsubscribe_url=personal.unsubscribe_url,

@@ -23,11 +23,12 @@ from digest.models import (
     Subscription, SubscriptionStatus, Suppression, utcnow,
 )
 from digest.render.checks import check_edition, format_findings
-from digest.render.digest import Rendered, personal_values, render_edition, render_variant
+from digest.render.digest import Rendered, render_edition, render_variant
 from digest.render.variants import ALL, variant_key
 from digest.send import lanes, ledger, problems
 from digest.send.ratelimit import limiter_for
 from digest.settings import Settings
+from digest.subscribers.links import personal_values, sample_values
 from digest.subscribers.suppression import email_hash
 
 
@@ -62,7 +63,8 @@ def start_send(session: Session, settings: Settings, edition_id: int) -> int:
     if edition is None:
         raise SendError(f"no edition {edition_id}")
     shared = render_edition(session, settings, edition)
-    if findings := check_edition(session, settings, edition, shared):
+    if findings := check_edition(session, settings, edition,
+                                   sample_values(settings, edition.list_id), shared):
         raise SendError(format_findings(edition_id, findings))
     started = session.execute(
         update(Edition.__table__)

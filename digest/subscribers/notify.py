@@ -29,7 +29,8 @@ from digest.mail.backends.base import MailBackend
 from digest.mail.errors import Bounce, MailError, TemporaryFailure, UnknownOutcome
 from digest.mail.message import OutgoingMessage, header_safe
 from digest.models import DigestList, Subscriber, Subscription, SubscriptionStatus
-from digest.render.digest import Rendered, personal_values
+from digest.render.digest import Rendered
+from digest.subscribers.links import personal_values
 from digest.render.transactional import render_transactional
 from digest.settings import Settings
 from digest.subscribers.quota import give_back_confirmation_slot

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from digest.render.digest import personal_values, personalise, render_variant
+from digest.render.digest import personalise, render_variant
+from digest.subscribers.links import personal_values
 from tests.render.specimen import IMAGE_HOST, readers
 
 PHOTO = """<svg xmlns="http://www.w3.org/2000/svg" width="1072" height="604" viewBox="0 0 1072 604">

@@ -10,7 +10,8 @@ from sqlmodel import func, select
 
 from digest.models import Delivery, EditionStatus, EditionVariant
 from digest.render.checks import check_edition, check_rendered
-from digest.render.digest import Rendered, personal_values, personalise, render_variant
+from digest.render.digest import Rendered, personalise, render_variant
+from digest.subscribers.links import personal_values, sample_values
 from digest.send.service import SendError, start_send
 from tests.render.specimen import STORIES, readers, specimen_edition
 from tests.workers import digest_env
@@ -31,7 +32,8 @@ def checks_of(findings) -> list[str]:
 @pytest.mark.parametrize("inliner", ["premailer", "css-inline"])
 def test_the_specimen_passes(sqlite_session, sqlite_settings, specimen, inliner):
     settings = sqlite_settings.model_copy(update={"css_inliner": inliner})
-    assert check_edition(sqlite_session, settings, specimen) == []
+    assert check_edition(sqlite_session, settings, specimen,
+                         sample_values(settings, specimen.list_id)) == []
 
 
 def test_each_rule_names_what_to_fix(sqlite_session, sqlite_settings, specimen):
@@ -67,7 +69,8 @@ def test_each_rule_names_what_to_fix(sqlite_session, sqlite_settings, specimen):
 
 def test_an_oversized_edition_is_found_with_its_size(sqlite_session, sqlite_settings):
     edition = specimen_edition(sqlite_session, ESSAYS)
-    findings = check_edition(sqlite_session, sqlite_settings, edition)
+    findings = check_edition(sqlite_session, sqlite_settings, edition,
+                             sample_values(sqlite_settings, edition.list_id))
     assert checks_of(findings) == ["size"]
     assert "KB encoded, over the 90 KB limit" in findings[0].message
     assert "remove stories or shorten summaries" in findings[0].message

@@ -9,7 +9,8 @@ import pytest
 
 from digest import PROJECT_ROOT
 from digest.render.checks import check_edition
-from digest.render.digest import personal_values, personalise, render_variant
+from digest.render.digest import personalise, render_variant
+from digest.subscribers.links import personal_values, sample_values
 from tests.render.specimen import readers, specimen_edition
 
 CORPUS = PROJECT_ROOT.parent / "shared" / "corpus" / "mozilla-readability"
@@ -39,4 +40,5 @@ def test_real_headlines_and_excerpts_render_exactly_and_pass_the_check(sqlite_se
             personal = personal_values(settings, reader, edition.list_id)
             assert personalise(shared, personal) == render_variant(
                 sqlite_session, settings, edition, personal=personal)
-        assert check_edition(sqlite_session, settings, edition) == []
+        assert check_edition(sqlite_session, settings, edition,
+                             sample_values(settings, edition.list_id)) == []

@@ -6,9 +6,8 @@ import lxml.html
 import pytest
 
 from digest.models import EditionVariant
-from digest.render.digest import (
-    TOKENS, archive_html, personal_values, personalise, preview_html, render_variant,
-)
+from digest.render.digest import TOKENS, archive_html, personalise, preview, render_variant
+from digest.subscribers.links import personal_values, sample_values
 from digest.render.variants import variant_key
 from tests.render.specimen import STORIES, readers, specimen_edition
 
@@ -104,6 +103,7 @@ def test_view_in_browser_has_no_subscriber_data_and_shows_what_was_sent(
 
 
 def test_the_editor_preview_is_the_mail_of_a_made_up_reader(sqlite_session, sqlite_settings, specimen):
-    html = preview_html(sqlite_session, sqlite_settings, specimen)
+    html = preview(sqlite_session, sqlite_settings, specimen,
+                   sample_values(sqlite_settings, specimen.list_id)).html
     assert "Hi Preview Reader, here are today's 12 top stories." in html
     assert "__DIGEST_" not in html and "/unsubscribe/" in html

@@ -10,7 +10,7 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlmodel import select
 
 from digest.mail.backends import get_backend
-from digest.render.digest import personal_values
+from digest.subscribers.links import personal_values
 from digest.models import DigestList, Subscriber, Subscription
 from digest.send.service import send_inline
 from digest.subscribers.suppression import is_suppressed

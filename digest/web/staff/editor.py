@@ -23,6 +23,7 @@ from digest.staff.accounts import Permission
 from digest.web.deps import db_session
 from digest.web.staff.auth import require
 from digest.web.staff.common import back, checked_form, staff_page
+from digest.subscribers.links import sample_values
 
 router = APIRouter(prefix="/staff")
 anyone = require()
@@ -50,6 +51,7 @@ def draft_page(request: Request, edition_id: int, user: StaffUser = Depends(anyo
     edition = _edition(session, edition_id)
     digest_list = session.get(DigestList, edition.list_id)
     settings = request.app.state.settings
+    sample = sample_values(settings, edition.list_id)
     current = items(session, edition_id)
     stories = {s.id: s for s in session.exec(select(Story).where(Story.id.in_([i.story_id for i in current]))).all()}
     sources = {s.id: s.name for s in session.exec(select(Source)).all()}
@@ -59,8 +61,8 @@ def draft_page(request: Request, edition_id: int, user: StaffUser = Depends(anyo
     return staff_page(
         request, "draft.html", edition=edition, digest_list=digest_list, items=current,
         stories=stories, sources=sources, candidates=ranked,
-        findings=check_edition(session, settings, edition) if current else [],
-        text_part=preview(session, settings, edition).text,
+        findings=check_edition(session, settings, edition, sample) if current else [],
+        text_part=preview(session, settings, edition, sample).text,
         editable=edition.status == "draft")
 
 
@@ -69,7 +71,9 @@ def draft_preview(request: Request, edition_id: int, user: StaffUser = Depends(a
                   session: Session = Depends(db_session)):
     """The mail exactly as it will be sent (production renderer, a sample reader), for the
     console's sandboxed iframe: no scripts, and only our own pages may frame it."""
-    html = preview(session, request.app.state.settings, _edition(session, edition_id)).html
+    settings = request.app.state.settings
+    edition = _edition(session, edition_id)
+    html = preview(session, settings, edition, sample_values(settings, edition.list_id)).html
     return HTMLResponse(html, headers={
         "Content-Security-Policy": "sandbox; default-src 'none'; img-src * data:; style-src 'unsafe-inline'; "
                                    "frame-ancestors 'self'"})
