@@ -7,13 +7,15 @@ Dates are formatted here, in the list's time zone, so the HTML and text parts ag
 
 from __future__ import annotations
 
+import hmac
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from itsdangerous import Signer
 from sqlmodel import Session, select
 
 from digest.curate.editions import subject_for
-from digest.models import DigestList, Edition, EditionItem, Source, Story
+from digest.models import DigestList, Edition, EditionItem, EditionStatus, Source, Story
 from digest.settings import Settings
 
 # The sentinel tokens all start with this. Text from feeds or editors that happens to contain
@@ -67,9 +69,37 @@ def edition_context(session: Session, settings: Settings, edition: Edition,
         "subject": inert(subject),
         "preheader": inert(preheader),
         "date_label": _date(edition.slot.astimezone(zone)),
-        "archive_url": f"{settings.public_url}/archive/{digest_list.slug}/{edition.id}",
+        "archive_url": archive_url(settings, digest_list.slug, edition),
+        "subscribe_url": f"{settings.public_url}/subscribe/{digest_list.slug}",
         "stories": stories,
     }
+
+
+#: Editions whose mail has gone out: their web copy is public.
+PUBLISHED = frozenset({EditionStatus.SENDING, EditionStatus.PAUSED, EditionStatus.SENT,
+                       EditionStatus.CANCELLED})
+
+
+def _view_key(secret_key: str, edition_id: int) -> str:
+    # Untimed, so that every rendering of one edition is the same text (render once).
+    return Signer(secret_key, salt="digest.view").get_signature(str(edition_id)).decode()
+
+
+def archive_url(settings: Settings, slug: str, edition: Edition) -> str:
+    """"View in browser": the public archive page once the mail has gone out; before that
+    (a test copy of a draft) the same page with a signed key, so only holders of a copy
+    can open an edition nobody has received yet."""
+    url = f"{settings.public_url}/archive/{slug}/{edition.id}"
+    if edition.status in PUBLISHED:
+        return url
+    return f"{url}?key={_view_key(settings.secret_key, edition.id)}"
+
+
+def may_view(settings: Settings, edition: Edition, key: str | None) -> bool:
+    """Whether the web copy of `edition` may be shown to a visitor holding `key` (or none)."""
+    if edition.status in PUBLISHED and edition.send_started_at is not None:
+        return True
+    return bool(key) and hmac.compare_digest(key, _view_key(settings.secret_key, edition.id))
 
 
 def _story(item: EditionItem, story: Story, source: Source, zone: ZoneInfo) -> dict:

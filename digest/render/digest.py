@@ -13,9 +13,9 @@ import re
 import unicodedata
 from dataclasses import asdict, dataclass
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from digest.models import DigestList, Edition, EditionVariant
+from digest.models import Edition
 from digest.render.context import SENTINEL_PREFIX, edition_context, inert
 from digest.render.environment import mail_environment
 from digest.render.inline import inline_css
@@ -54,14 +54,16 @@ def greeting(name: str | None) -> str:
 
 
 def render_variant(session: Session, settings: Settings, edition: Edition, key: str = ALL,
-                   personal: Personal | None = None) -> Rendered:
+                   personal: Personal | None = None, web_copy: bool = False) -> Rendered:
     """The edition's mail for variant `key` (see digest.render.variants), inlined once.
 
     Without `personal`: the shared rendering with sentinel tokens, to store as an
     EditionVariant and personalise per subscriber. With it: one subscriber from scratch.
+    `web_copy` is the archive's page for nobody in particular: no personal links.
     """
     context = edition_context(session, settings, edition, variant_topics(key))
     context.update(TOKENS if personal is None else asdict(personal))
+    context["web_copy"] = web_copy
     env = mail_environment(settings.templates_dir)
     html = inline_css(env.get_template("digest.html").render(context), settings.css_inliner)
     text = env.get_template("digest.txt").render(context)
@@ -97,28 +99,14 @@ def personalise(rendered: Rendered, personal: Personal) -> Rendered:
     )
 
 
-def stored_or_rendered(session: Session, settings: Settings, edition: Edition,
-                       key: str = ALL) -> Rendered:
-    """The variant as stored when the send started, else rendered now (not stored)."""
-    variant = session.exec(select(EditionVariant).where(
-        EditionVariant.edition_id == edition.id, EditionVariant.key == key)).one_or_none()
-    if variant is None:
-        return render_variant(session, settings, edition, key)
-    return Rendered(variant.subject, variant.html, variant.text)
-
-
-def archive_personal(settings: Settings, list_slug: str) -> Personal:
-    """The values for nobody in particular: the web copy has no reader, so its footer links
-    lead to the list's own page (sign-up, and the way in for readers who want to manage it)."""
-    page = f"{settings.public_url}/subscribe/{list_slug}"
-    return Personal(greeting="Hello,", unsubscribe_url=page, preferences_url=page)
+#: The web copy's reader: nobody, so a plain greeting and no personal links at all.
+NOBODY = Personal(greeting="Hello,", unsubscribe_url="", preferences_url="")
 
 
 def archive_html(session: Session, settings: Settings, edition: Edition) -> str:
-    """"View in browser": the edition's mail with no subscriber data, as it was sent."""
-    digest_list = session.get(DigestList, edition.list_id)
-    return personalise(stored_or_rendered(session, settings, edition),
-                       archive_personal(settings, digest_list.slug)).html
+    """"View in browser": the edition with every story and no subscriber data; its footer
+    offers the list's sign-up instead of a reader's preferences and unsubscribe links."""
+    return render_variant(session, settings, edition, ALL, NOBODY, web_copy=True).html
 
 
 def preview(session: Session, settings: Settings, edition: Edition, personal: Personal) -> Rendered:

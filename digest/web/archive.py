@@ -1,7 +1,7 @@
 """The public archive: each list's sent editions ("view in browser") and their RSS feed.
 
-Only sent editions are public, each rendered by the production renderer with neutral
-values in place of a subscriber's (no name, no personal links).
+Only editions whose mail went out are public (a draft's test copy links to its page with a
+signed key), each rendered by the production renderer for nobody in particular.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse
 from sqlmodel import Session, select
 
 from digest.models import DigestList, Edition, EditionStatus
+from digest.render.context import PUBLISHED, may_view
 from digest.render.digest import archive_html
 from digest.settings import Settings
 from digest.subscribers.signup import UnknownList, list_by_slug
@@ -53,10 +54,14 @@ def archive_feed(request: Request, slug: str, session: Session = Depends(db_sess
 
 
 @router.get("/archive/{slug}/{edition_id}", response_class=HTMLResponse)
-def archive_edition(slug: str, edition_id: int, session: Session = Depends(db_session),
-                    config: Settings = Depends(settings)):
+def archive_edition(slug: str, edition_id: int, key: str | None = None,
+                    session: Session = Depends(db_session), config: Settings = Depends(settings)):
+    """An edition's web copy: public once its mail went out; a draft's only with the signed
+    key of its test copy's "View in browser" link (never indexed, never cached)."""
     digest_list, _ = _sent(session, slug)
     edition = session.get(Edition, edition_id)
-    if edition is None or edition.list_id != digest_list.id or edition.status != EditionStatus.SENT:
+    if edition is None or edition.list_id != digest_list.id or not may_view(config, edition, key):
         raise HTTPException(404, "There is no such edition in the archive.")
-    return HTMLResponse(archive_html(session, config, edition))
+    headers = {} if edition.status in PUBLISHED else {
+        "Cache-Control": "private, no-store", "X-Robots-Tag": "noindex"}
+    return HTMLResponse(archive_html(session, config, edition), headers=headers)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import lxml.html
 import pytest
 
-from digest.models import EditionVariant
 from digest.render.digest import TOKENS, archive_html, personalise, preview, render_variant
 from digest.subscribers.links import personal_values, sample_values
 from digest.render.variants import variant_key
@@ -85,21 +84,15 @@ def test_a_value_holding_a_token_is_not_substituted_into_again(sqlite_session, s
     assert TOKENS["unsubscribe_url"] in personalise(shared, sneaky).text
 
 
-def test_view_in_browser_has_no_subscriber_data_and_shows_what_was_sent(
+def test_the_web_copy_has_no_subscriber_data_and_offers_the_sign_up(
         sqlite_session, sqlite_settings, specimen):
     html = archive_html(sqlite_session, sqlite_settings, specimen)
     assert "__DIGEST_" not in html and "Hello, here are today's 12 top stories." in html
-    # No reader, so both footer links lead to the list's own page.
-    assert html.count('href="https://news.example.org/subscribe/specimen"') == 2
-
-    # Once the send has stored its rendering, the web copy is that rendering.
-    stored = render_variant(sqlite_session, sqlite_settings, specimen)
-    sqlite_session.add(EditionVariant(edition_id=specimen.id, key="all", subject=stored.subject,
-                                      html=stored.html.replace("12 top stories", "the stored stories"),
-                                      text=stored.text))
-    sqlite_session.commit()
-    assert "Hello, here are today's the stored stories." in archive_html(
-        sqlite_session, sqlite_settings, specimen)
+    # No reader: no preferences or unsubscribe link (they would open nobody's data), no link
+    # to itself, one link to the list's sign-up.
+    assert "Manage preferences" not in html and "Unsubscribe" not in html
+    assert "View in browser" not in html
+    assert html.count('href="https://news.example.org/subscribe/specimen"') == 1
 
 
 def test_the_editor_preview_is_the_mail_of_a_made_up_reader(sqlite_session, sqlite_settings, specimen):
