@@ -3,12 +3,14 @@ own pages, and the JSON API), confirmation.
 
 Every accepted sign-up gets the same answer ("check your inbox"), whether the address is
 new, pending, active, suppressed, over its limit or caught by the honeypot: the form
-must not reveal who subscribes. Only a malformed address or too many sign-ups from one
-IP get a different answer, and neither says anything about a subscriber.
+must not reveal who subscribes. Only a malformed address, too many sign-ups from one IP
+or an embedded form on a site not allowed to host it get a different answer, and none
+says anything about a subscriber.
 
-None of the three needs more than this: a sign-up only ever records a pending
-subscription and queues one confirmation, bounded per address and day, so a forged one
-costs the address at most that mail (docs/subscribers.md, "Sign-up from other sites").
+The embedded form and the JSON API take sign-ups from other sites without a CSRF token.
+That is safe because a sign-up only ever records a pending subscription and queues a
+confirmation, bounded per address and day, so a forged one costs the address at most
+that mail (docs/subscribers.md, "Sign-up from other sites").
 """
 
 from __future__ import annotations
