@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 from email.utils import parseaddr
-from urllib.parse import urlsplit
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict

@@ -108,10 +108,10 @@ def embedded_signup(request: Request, slug: str, email: str = Form(""), name: st
     It posts from another site, which can carry no cookie of ours, so there is no CSRF
     check; with DIGEST_SIGNUP_ORIGINS set, the post must come from one of those sites."""
     digest_list = _list_or_404(session, slug)
-    values = {"email": email, "name": name, "topics": topics}
     if not origins.may_host_form(request):
         log.info("embedded sign-up for list %s from %s refused", slug, origins.sender_origin(request))
-        return _form(request, digest_list, status_code=403, values=values,
+        return _form(request, digest_list, status_code=403,
+                     values={"email": email, "name": name, "topics": topics},
                      error="The form you used is not on a site allowed to sign people up. "
                            "You can subscribe here instead.")
     return _submitted(request, session, config, queue, digest_list, email, name, topics, website)

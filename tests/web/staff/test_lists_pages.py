@@ -12,7 +12,8 @@ from tests.web.staff.conftest import sign_in
 
 def snippet_of(page_html: str) -> str:
     """The form as the console shows it (in its textarea), as it is copied out of it."""
-    return html.unescape(re.search(r'<textarea id="snippet"[^>]*>(.*?)</textarea>', page_html, re.S).group(1))
+    shown = re.search(r'<textarea id="snippet"[^>]*>(.*?)</textarea>', page_html, re.DOTALL).group(1)
+    return html.unescape(shown)
 
 
 def test_an_editor_finds_every_list_with_its_form(signed_in):
