@@ -12,6 +12,7 @@ from email.utils import parseaddr
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -130,11 +131,8 @@ class Settings(BaseSettings):
     @field_validator("fetch_allowed_hosts", mode="before")
     @classmethod
     def _hosts_from_comma_list(cls, value: object) -> object:
-        if isinstance(value, str):
-            value = value.split(",")
-        if isinstance(value, list | tuple | set):
-            return [str(host).strip().lower().rstrip(".") for host in value if str(host).strip()]
-        return value
+        items = _comma_list(value)
+        return [host.lower().rstrip(".") for host in items] if isinstance(items, list) else items
 
     # Redis for the web's sign-up rate limits (shared by every web process). Unset: the
     # broker URL if that is Redis, else in-process memory (fine for one web process).
@@ -149,6 +147,18 @@ class Settings(BaseSettings):
     staff_login_limit_per_account: str = "100 per hour"
     signup_limit_per_ip: str = "20 per hour"
     signup_limit_per_address: str = "5 per hour"
+    # Sites allowed to host a sign-up form (origins such as https://news.example.com,
+    # comma-separated in the env): the JSON sign-up grants them CORS, and the embeddable
+    # form's endpoint then accepts posts only from them (and this app's own pages).
+    # Empty: no CORS at all, and the embeddable form works from any site.
+    signup_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("signup_origins", mode="before")
+    @classmethod
+    def _origins_from_comma_list(cls, value: object) -> object:
+        items = _comma_list(value)
+        return [_origin(item) for item in items] if isinstance(items, list) else items
+
     # Confirmation mails one pending subscription may get per day, however often it signs up;
     # one that never went out (queue full, relay refusing or down for good) does not count.
     confirmations_per_day: int = Field(default=3, ge=1, le=20)
@@ -231,6 +241,38 @@ class Settings(BaseSettings):
     def mail_domain(self) -> str:
         """The domain of the From address, used for Message-IDs and List-Id."""
         return parseaddr(self.from_email)[1].rpartition("@")[2].lower()
+
+
+def _comma_list(value: object) -> object:
+    """A list setting from the env's comma-separated string (or a list), blanks dropped."""
+    if isinstance(value, str):
+        value = value.split(",")
+    if isinstance(value, list | tuple | set):
+        return [str(item).strip() for item in value if str(item).strip()]
+    return value
+
+
+def origin_of(url: str) -> str | None:
+    """The origin (scheme://host[:port], lower case, no default port) of an http(s) URL."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    default = {"http": 80, "https": 443}[parts.scheme.lower()]
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{parts.scheme.lower()}://{host}" + (f":{port}" if port not in (None, default) else "")
+
+
+def _origin(value: str) -> str:
+    # An origin, not a page: a path, a query or a user would never match a browser's Origin.
+    parts = urlsplit(value)
+    origin = origin_of(value)
+    if origin is None or parts.path not in ("", "/") or parts.query or parts.fragment or "@" in parts.netloc:
+        raise ValueError(f"{value!r} is not an origin such as https://news.example.com")
+    return origin
 
 
 @lru_cache

@@ -11,7 +11,7 @@ from fastapi.exception_handlers import http_exception_handler
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from digest.settings import Settings
-from digest.web import archive, links, public, staff
+from digest.web import archive, links, origins, public, staff
 from digest.web.deps import page
 from digest.web.ratelimit import SignUpLimits
 
@@ -33,6 +33,8 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(area.router)
     # Before the security-headers middleware, so the console's own policy is kept.
     staff.install(app)
+    # Inside the security-headers middleware, so CORS answers carry them too.
+    origins.install(app, settings)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):

@@ -1,9 +1,16 @@
-"""Public pages: the lists, sign-up (form and JSON API), confirmation.
+"""Public pages: the lists, sign-up (this app's form, the form embedded in the publisher's
+own pages, and the JSON API), confirmation.
 
 Every accepted sign-up gets the same answer ("check your inbox"), whether the address is
 new, pending, active, suppressed, over its limit or caught by the honeypot: the form
-must not reveal who subscribes. Only a malformed address or too many sign-ups from one
-IP get a different answer, and neither says anything about a subscriber.
+must not reveal who subscribes. Only a malformed address, too many sign-ups from one IP
+or an embedded form on a site not allowed to host it get a different answer, and none
+says anything about a subscriber.
+
+The embedded form and the JSON API take sign-ups from other sites without a CSRF token.
+That is safe because a sign-up only ever records a pending subscription and queues a
+confirmation, bounded per address and day, so a forged one costs the address at most
+that mail (docs/subscribers.md, "Sign-up from other sites").
 """
 
 from __future__ import annotations
@@ -21,13 +28,14 @@ from digest.subscribers.addresses import BadAddress, normalise_email
 from digest.subscribers.notify import Notify
 from digest.subscribers.signup import UnknownList, confirm, list_by_slug, sign_up
 from digest.subscribers.tokens import InvalidToken, Purpose, read_token
-from digest.web import csrf
+from digest.web import csrf, origins
 from digest.web.deps import db_session, notify, page, settings
 
 log = logging.getLogger(__name__)
 router = APIRouter()
 
 ACCEPTED = "Thanks. If this address can be subscribed, a confirmation link is on its way: check your inbox."
+TOO_MANY = "Too many sign-ups from your network. Please try again later."
 
 
 @router.get("/")
@@ -62,13 +70,17 @@ def _client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+class TooManySignUps(Exception):
+    """Over the per-IP limit (a 429)."""
+
+
 def _attempt(request: Request, session: Session, config: Settings, queue: Notify,
              slug: str, email: str, name: str | None, topics: list[str]) -> None:
-    """Apply the limits and sign up; raises BadAddress, or HTTPException (429). The
+    """Apply the limits and sign up; raises BadAddress or TooManySignUps. The
     confirmation is only queued, so the relay's state never shows in the answer."""
     limits = request.app.state.signup_limits
     if not limits.allow_ip(_client_ip(request)):
-        raise HTTPException(429, "Too many sign-ups from your network. Please try again later.")
+        raise TooManySignUps
     if not limits.allow_address(normalise_email(email)):
         log.info("sign-up for list %s: per-address limit reached", slug)
         return
@@ -83,6 +95,33 @@ def signup_submit(request: Request, slug: str, email: str = Form(""), name: str 
                   config: Settings = Depends(settings), queue: Notify = Depends(notify)):
     digest_list = _list_or_404(session, slug)
     csrf.check(request, csrf_token)
+    return _submitted(request, session, config, queue, digest_list, email, name, topics, website)
+
+
+@router.post("/embed/{slug}/subscribe")
+def embedded_signup(request: Request, slug: str, email: str = Form(""), name: str = Form(""),
+                    topics: list[str] = Form([]), website: str = Form(""),
+                    session: Session = Depends(db_session), config: Settings = Depends(settings),
+                    queue: Notify = Depends(notify)):
+    """The form the console gives out for the publisher's own pages (staff/lists.py).
+
+    It posts from another site, which can carry no cookie of ours, so there is no CSRF
+    check; with DIGEST_SIGNUP_ORIGINS set, the post must come from one of those sites."""
+    digest_list = _list_or_404(session, slug)
+    if not origins.may_host_form(request):
+        log.info("embedded sign-up for list %s from %s refused", slug, origins.sender_origin(request))
+        return _form(request, digest_list, status_code=403,
+                     values={"email": email, "name": name, "topics": topics},
+                     error="The form you used is not on a site allowed to sign people up. "
+                           "You can subscribe here instead.")
+    return _submitted(request, session, config, queue, digest_list, email, name, topics, website)
+
+
+def _submitted(request: Request, session: Session, config: Settings, queue: Notify,
+               digest_list: DigestList, email: str, name: str, topics: list[str], website: str):
+    """A form's sign-up, answered with a page: "check your inbox", or the form again with
+    what to correct."""
+    slug = digest_list.slug
     if website:     # the honeypot: a field people cannot see and bots fill in
         log.info("sign-up for list %s: honeypot filled, ignored", slug)
         return page(request, "signup_done.html", digest_list=digest_list, message=ACCEPTED)
@@ -91,6 +130,8 @@ def signup_submit(request: Request, slug: str, email: str = Form(""), name: str 
     except BadAddress as exc:
         return _form(request, digest_list, status_code=422, error=f"Please check the address: {exc}",
                      values={"email": email, "name": name, "topics": topics})
+    except TooManySignUps:
+        return page(request, "message.html", 429, title="Please try again later", message=TOO_MANY)
     return page(request, "signup_done.html", digest_list=digest_list, message=ACCEPTED)
 
 
@@ -103,13 +144,16 @@ class SignUpRequest(BaseModel):
 @router.post("/api/lists/{slug}/subscribe", status_code=202)
 def signup_api(request: Request, slug: str, body: SignUpRequest, session: Session = Depends(db_session),
                config: Settings = Depends(settings), queue: Notify = Depends(notify)):
-    """JSON sign-up for forms embedded elsewhere. No CSRF token: a JSON body cannot be
-    sent cross-site without a CORS preflight, which this app never grants."""
+    """JSON sign-up for forms with scripts on other sites. No CSRF token: a JSON body
+    cannot be sent cross-site without a CORS preflight, which this app grants only to
+    DIGEST_SIGNUP_ORIGINS (digest/web/origins.py)."""
     _list_or_404(session, slug)
     try:
         _attempt(request, session, config, queue, slug, body.email, body.name, body.topics)
     except BadAddress as exc:
         return JSONResponse({"detail": f"invalid email address: {exc}"}, status_code=422)
+    except TooManySignUps:
+        return JSONResponse({"detail": TOO_MANY}, status_code=429)
     return {"detail": ACCEPTED}
 
 

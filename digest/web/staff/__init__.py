@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
 from digest import PROJECT_ROOT
-from digest.web.staff import api, editor, ops, session
+from digest.web.staff import api, editor, lists, ops, session
 from digest.web.staff.auth import LoginLimits, LoginRequired
 
 CONSOLE_JS = (PROJECT_ROOT / "templates" / "web" / "staff" / "console.js").read_text(encoding="utf-8")
@@ -16,7 +16,7 @@ CONSOLE_JS = (PROJECT_ROOT / "templates" / "web" / "staff" / "console.js").read_
 
 def install(app: FastAPI) -> None:
     app.state.login_limits = LoginLimits(app.state.settings)
-    for area in (session, editor, ops, api):
+    for area in (session, editor, lists, ops, api):
         app.include_router(area.router)
 
     @app.exception_handler(LoginRequired)

@@ -40,6 +40,15 @@ def sign_in(client: TestClient, role: str) -> str:
     return csrf_from(client.get("/staff/").text)
 
 
+def browser_sign_in(page, base: str, role: str) -> None:
+    """Sign a Playwright page in as the `role` account through the sign-in form."""
+    page.goto(f"{base}/staff/login")
+    page.fill("#email", f"{role}@example.org")
+    page.fill("#password", PASSWORD)
+    page.click("button:has-text('Sign in')")
+    page.wait_for_url(f"{base}/staff/")
+
+
 @pytest.fixture
 def signed_in(web_settings, staff):
     """A factory: a new client signed in as a role, with its CSRF token."""

@@ -9,15 +9,7 @@ from digest.models import EditionItem
 from tests.factories import active_emails, sample_world
 from tests.smtp_server import free_port
 from tests.web.server import running
-from tests.web.staff.conftest import PASSWORD
-
-
-def sign_in(page, base: str, role: str) -> None:
-    page.goto(f"{base}/staff/login")
-    page.fill("#email", f"{role}@example.org")
-    page.fill("#password", PASSWORD)
-    page.click("button:has-text('Sign in')")
-    page.wait_for_url(f"{base}/staff/")
+from tests.web.staff.conftest import browser_sign_in
 
 
 def test_editor_shapes_and_approves_then_ops_send_to_everyone(
@@ -32,7 +24,7 @@ def test_editor_shapes_and_approves_then_ops_send_to_everyone(
     with running(web_settings, free_port()) as base:
         context = browser.new_context(viewport={"width": 1280, "height": 1000})
         page = context.new_page()
-        sign_in(page, base, "editor")
+        browser_sign_in(page, base, "editor")
         page.click(f"a[href='/staff/editions/{edition.id}']")
         third = page.locator("ol.items > li").nth(2)
         third.locator("input[type=number][name=position]").fill("1")
@@ -54,7 +46,7 @@ def test_editor_shapes_and_approves_then_ops_send_to_everyone(
 
         context = browser.new_context(viewport={"width": 1100, "height": 800})
         page = context.new_page()
-        sign_in(page, base, "ops")
+        browser_sign_in(page, base, "ops")
         page.goto(f"{base}/staff/editions/{edition.id}/send")
         page.click("button:has-text('Start sending')")
         # The page's own script polls the API; the CSP forbids eval, so wait on the DOM.

@@ -5,8 +5,9 @@ import pytest
 from digest.web.app import create_app
 
 PUBLIC = {
-    "/", "/subscribe/{slug}", "/api/lists/{slug}/subscribe", "/confirm/{token}", "/unsubscribe/{token}",
-    "/preferences/{token}", "/preferences/{token}/data.json", "/preferences/{token}/erase",
+    "/", "/subscribe/{slug}", "/embed/{slug}/subscribe", "/api/lists/{slug}/subscribe",
+    "/confirm/{token}", "/unsubscribe/{token}", "/preferences/{token}", "/preferences/{token}/data.json",
+    "/preferences/{token}/erase",
     "/archive/{slug}", "/archive/{slug}/feed.xml", "/archive/{slug}/{edition_id}",
     "/staff/login", "/staff/logout", "/staff/console.js",
 }

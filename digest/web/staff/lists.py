@@ -1,0 +1,41 @@
+"""The lists in the console, and for each the sign-up form to paste into the publisher's
+own pages: plain HTML, no script, posting to this app's /embed/<slug>/subscribe."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from sqlmodel import Session, select
+
+from digest.models import DigestList, StaffUser
+from digest.settings import Settings
+from digest.subscribers.signup import UnknownList, list_by_slug
+from digest.web.deps import db_session, templates
+from digest.web.staff.auth import require
+from digest.web.staff.common import back, staff_page
+
+router = APIRouter(prefix="/staff")
+anyone = require()
+
+
+def embed_snippet(settings: Settings, digest_list: DigestList) -> str:
+    """The HTML of the list's embeddable sign-up form (templates/web/embed_form.html)."""
+    return templates.get_template("embed_form.html").render(
+        digest_list=digest_list, action=f"{settings.public_url}/embed/{digest_list.slug}/subscribe")
+
+
+@router.get("/lists")
+def lists_page(request: Request, user: StaffUser = Depends(anyone), session: Session = Depends(db_session)):
+    lists = session.exec(select(DigestList).order_by(DigestList.name)).all()
+    return staff_page(request, "lists.html", lists=lists)
+
+
+@router.get("/lists/{slug}/signup-form")
+def signup_form_page(request: Request, slug: str, user: StaffUser = Depends(anyone),
+                     session: Session = Depends(db_session)):
+    try:
+        digest_list = list_by_slug(session, slug)
+    except UnknownList:
+        return back(request, "/staff/lists", error=f"There is no list {slug!r}.")
+    settings: Settings = request.app.state.settings
+    return staff_page(request, "signup_form.html", digest_list=digest_list,
+                      snippet=embed_snippet(settings, digest_list), origins=settings.signup_origins)
