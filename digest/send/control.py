@@ -32,8 +32,10 @@ E = Edition.__table__
 #: retried when asked (`include_unknown`); `sent`, `bounced` and `skipped` never are.
 RETRYABLE = (DeliveryStatus.DEFERRED, DeliveryStatus.EXPIRED, DeliveryStatus.FAILED)
 
-#: How far back the current sending rate is measured.
+#: How far back the current sending rate is measured at most.
 RATE_WINDOW = timedelta(seconds=30)
+#: The shortest span a rate is measured over: less says nothing yet.
+MIN_RATE_SPAN = timedelta(seconds=1)
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,7 @@ class Progress:
     edition_id: int
     status: str
     counts: dict[str, int]
-    rate: float                # messages per second over the last RATE_WINDOW
+    rate: float                # messages per second, recently (see recent_rate)
     eta_seconds: float | None  # at that rate; None when nothing is moving
     problem: str | None = None  # why it is not moving ("relay unreachable since 14:05 UTC: ...")
 
@@ -60,10 +62,21 @@ class Progress:
 def progress(session: Session, edition_id: int) -> Progress:
     edition = _edition(session, edition_id)
     counts = ledger.counts(session, edition_id)
-    rate = ledger.sent_since(session, edition_id, utcnow() - RATE_WINDOW) / RATE_WINDOW.total_seconds()
+    rate = recent_rate(session, edition_id)
     left = sum(counts.get(s, 0) for s in ledger.OPEN_STATES)
     return Progress(edition_id, edition.status, counts, rate, left / rate if rate and left else None,
                     problems.describe(edition.send_problem, edition.send_problem_since))
+
+
+def recent_rate(session: Session, edition_id: int) -> float:
+    """Messages per second over the last RATE_WINDOW, or since the first message of that
+    window when sending began (or resumed) within it: a send 7 s old is not averaged over
+    30 s, which would give an ETA four times too long."""
+    now = utcnow()
+    count, first = ledger.sent_since(session, edition_id, now - RATE_WINDOW)
+    if not count:
+        return 0.0
+    return count / max(now - first, MIN_RATE_SPAN).total_seconds()
 
 
 def pause_send(session: Session, edition_id: int) -> None:

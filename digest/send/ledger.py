@@ -377,10 +377,12 @@ def reopen(session: Session, edition_id: int, states: tuple[DeliveryStatus, ...]
     return result.rowcount
 
 
-def sent_since(session: Session, edition_id: int, since: datetime) -> int:
-    return session.execute(select(func.count()).where(
+def sent_since(session: Session, edition_id: int, since: datetime) -> tuple[int, datetime | None]:
+    """How many rows were sent from `since` on, and when the first of them was."""
+    count, first = session.execute(select(func.count(), func.min(D.c.sent_at)).where(
         D.c.edition_id == edition_id, D.c.status == DeliveryStatus.SENT,
-        D.c.sent_at >= since)).scalar_one()
+        D.c.sent_at >= since)).one()
+    return count, first
 
 
 def counts(session: Session, edition_id: int) -> dict[str, int]:

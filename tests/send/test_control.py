@@ -167,3 +167,25 @@ def test_a_message_deferred_after_its_send_was_cancelled_does_not_wait_forever(s
     session.expire_all()
     row = session.get(Delivery, rows[0][0])
     assert (row.status, row.last_error) == (DeliveryStatus.SKIPPED, "send cancelled")
+
+
+def test_the_rate_of_a_send_younger_than_the_window_is_measured_since_its_first_message(session, settings):
+    _, edition = started(session, settings)
+    rows = session.exec(select(Delivery.id).where(Delivery.edition_id == edition.id)).all()[:10]
+    now = utcnow()
+    # 10 messages over the last 4 s (2.5 msg/s), the rest still pending: a 30 s average
+    # would say 0.33 msg/s and an ETA seven times too long.
+    for number, row in enumerate(rows):
+        session.execute(update(Delivery).where(Delivery.id == row).values(
+            status=DeliveryStatus.SENT, sent_at=now - timedelta(seconds=4 * number / (len(rows) - 1))))
+    session.commit()
+    progress = control.progress(session, edition.id)
+    assert progress.left > 0 and 2.2 <= progress.rate <= 2.5
+    assert progress.eta_seconds == pytest.approx(progress.left / progress.rate)
+
+    # Sending stopped long ago: the rate is zero and there is no ETA.
+    session.execute(update(Delivery).where(Delivery.id.in_(rows)).values(
+        sent_at=now - timedelta(minutes=5)))
+    session.commit()
+    stalled = control.progress(session, edition.id)
+    assert (stalled.rate, stalled.eta_seconds) == (0.0, None)

@@ -27,14 +27,15 @@ def test_editor_shapes_and_approves_then_ops_send_to_everyone(
         browser_sign_in(page, base, "editor")
         page.click(f"a[href='/staff/editions/{edition.id}']")
         third = page.locator("ol.items > li").nth(2)
-        third.locator("input[type=number][name=position]").fill("1")
-        third.get_by_role("button", name="Move", exact=True).click()
+        # Every control names its story (screen readers hear the label, not "Move").
+        third.get_by_role("spinbutton", name=f"New position of “{before[2]}”").fill("1")
+        third.get_by_role("button", name=f"Move “{before[2]}” to that position").click()
         page.wait_for_load_state()
         assert page.locator("ol.items a.headline").all_inner_texts()[0] == before[2]
         first = page.locator("ol.items > li").first
         first.locator("summary").click()
         first.locator("textarea[name=summary]").fill(new_summary)
-        first.get_by_role("button", name="Save", exact=True).click()
+        first.get_by_role("button", name=f"Save “{before[2]}”").click()
         page.wait_for_load_state()
         assert page.locator("ol.items p.summary").first.inner_text() == new_summary
         page.screenshot(path=artifacts / "console-draft.png", full_page=True)
