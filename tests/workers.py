@@ -1,4 +1,4 @@
-"""Real Celery worker processes for tests, started from the project's worker.py."""
+"""Real Celery worker processes for tests, started from the project's app (digest.worker)."""
 
 from __future__ import annotations
 
@@ -13,18 +13,20 @@ from digest import PROJECT_ROOT
 
 
 def digest_env(**settings: str) -> dict[str, str]:
-    """The process environment with DIGEST_* settings replaced by `settings`."""
+    """The process environment with DIGEST_* settings replaced by `settings` (in development,
+    unless they say otherwise: tests use the placeholder secret)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
+    env["DIGEST_ENVIRONMENT"] = "development"
     env.update({f"DIGEST_{k.upper()}": str(v) for k, v in settings.items()})
     return env
 
 
 @contextmanager
 def celery_worker(env: dict[str, str], log_path: Path, concurrency: int = 1):
-    """A `celery -A worker worker` process; stopped (and waited for) when the block ends."""
+    """A `celery -A digest.worker worker` process; stopped (and waited for) when the block ends."""
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "worker", "worker", "--loglevel=INFO",
+            [sys.executable, "-m", "celery", "-A", "digest.worker", "worker", "--loglevel=INFO",
              f"--concurrency={concurrency}", "-Q", env["DIGEST_CELERY_QUEUE"],
              "--without-gossip", "--without-mingle", "--without-heartbeat"],
             cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -7,11 +7,11 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
-from digest import PROJECT_ROOT
+from digest import resource
 from digest.web.staff import api, editor, ops, session
 from digest.web.staff.auth import LoginLimits, LoginRequired
 
-CONSOLE_JS = (PROJECT_ROOT / "templates" / "web" / "staff" / "console.js").read_text(encoding="utf-8")
+CONSOLE_JS = (resource("templates") / "web" / "staff" / "console.js").read_text(encoding="utf-8")
 
 
 def install(app: FastAPI) -> None:
