@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
 from digest import resource
+from digest.staff import accounts
 from digest.web.staff import api, editor, ops, session
 from digest.web.staff.auth import LoginLimits, LoginRequired
 
@@ -16,6 +17,7 @@ CONSOLE_JS = (resource("templates") / "web" / "staff" / "console.js").read_text(
 
 def install(app: FastAPI) -> None:
     app.state.login_limits = LoginLimits(app.state.settings)
+    accounts.dummy_hash()  # now, so that the first login of an unknown address is not slower
     for area in (session, editor, ops, api):
         app.include_router(area.router)
 
