@@ -24,7 +24,9 @@ EXAMPLE_FROM_EMAIL = "The Daily Digest <digest@example.com>"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="DIGEST_", env_file=".env", extra="ignore")
+    # A refused setting's error must not print the others' values (passwords, the secret key).
+    model_config = SettingsConfigDict(env_prefix="DIGEST_", env_file=".env", extra="ignore",
+                                      hide_input_in_errors=True)
 
     # Production (the default) refuses the placeholder secret and the example public URL and
     # sender; "development" (`make demo`, the tests) accepts them.

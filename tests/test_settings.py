@@ -23,6 +23,13 @@ def test_production_is_the_default_and_refuses_every_example_left_in_one_error(m
     assert len(error.value.errors()) == 1
 
 
+def test_a_refused_secret_is_not_printed(monkeypatch):
+    monkeypatch.delenv("DIGEST_ENVIRONMENT")
+    with pytest.raises(ValidationError) as error:
+        Settings(_env_file=None, secret_key="hunter2")
+    assert "DIGEST_SECRET_KEY" in str(error.value) and "hunter2" not in str(error.value)
+
+
 @pytest.mark.parametrize("secret", [PLACEHOLDER_SECRET, "short"])
 def test_production_refuses_a_placeholder_or_short_secret(secret):
     with pytest.raises(ValidationError, match="DIGEST_SECRET_KEY") as error:
