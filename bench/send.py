@@ -314,7 +314,7 @@ def main() -> None:
                    DIGEST_SMTP_MAX_CONNECTIONS=str(options.max_connections))
         log = open(work / "worker.log", "wb")
         worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "worker", "worker", "--loglevel=WARNING",
+            [sys.executable, "-m", "celery", "-A", "digest.worker", "worker", "--loglevel=WARNING",
              f"--concurrency={options.workers}", "-Q", values["celery_queue"], "--without-gossip",
              "--without-mingle", "--without-heartbeat"], cwd=ROOT, env=env, stdout=log,
             stderr=subprocess.STDOUT)
