@@ -31,6 +31,7 @@ from packaging.utils import canonicalize_name
 
 from digest import PROJECT_ROOT
 from tests.smtp_server import free_port
+from tests.workers import stop, wait_for_log
 
 # Run by the installed interpreter: every requirement of the installed wheel, with the
 # requirements of the extras it asks for, met by an importable distribution.
@@ -99,26 +100,6 @@ def installed(tmp_path_factory) -> Installed:
     subprocess.run([sys.executable, "-m", "pip", "--python", str(venv_python), "install", "--quiet",
                     "--no-deps", "--no-index", str(wheel)], check=True, capture_output=True)
     return Installed(root)
-
-
-def wait_for_log(process: subprocess.Popen, log: Path, text: str, timeout: float = 60) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        content = log.read_text(errors="replace")
-        if text in content:
-            return content
-        assert process.poll() is None, f"exited with {process.returncode}: {content[-3000:]}"
-        time.sleep(0.2)
-    raise AssertionError(f"{text!r} not seen in {log}: {log.read_text(errors='replace')[-3000:]}")
-
-
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 def test_the_installed_wheel_has_its_files_and_its_dependencies(installed):

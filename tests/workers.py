@@ -31,26 +31,33 @@ def celery_worker(env: dict[str, str], log_path: Path, concurrency: int = 1):
              "--without-gossip", "--without-mingle", "--without-heartbeat"],
             cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
-            _wait_ready(log_path, process)
+            wait_for_log(process, log_path, "ready.")
             yield process
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process)
 
 
-def _wait_ready(log_path: Path, process: subprocess.Popen, timeout: float = 60) -> None:
+def wait_for_log(process: subprocess.Popen, log: Path, text: str, timeout: float = 60) -> str:
+    """The log once `text` is in it; fails if the process exits or the time runs out first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        content = log.read_text(errors="replace")
+        if text in content:
+            return content
         if process.poll() is not None:
-            raise RuntimeError(f"worker exited: {log_path.read_text(errors='replace')[-3000:]}")
-        if b"ready." in log_path.read_bytes():
-            return
+            raise RuntimeError(f"exited with {process.returncode}: {content[-3000:]}")
         time.sleep(0.2)
-    raise RuntimeError(f"worker not ready: {log_path.read_text(errors='replace')[-3000:]}")
+    raise RuntimeError(f"{text!r} not seen in {log}: {log.read_text(errors='replace')[-3000:]}")
+
+
+def stop(process: subprocess.Popen, timeout: float = 20) -> None:
+    """SIGTERM (a warm shutdown), then SIGKILL if it takes longer than `timeout`."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def wait_for(condition, timeout: float = 60, interval: float = 0.2):
