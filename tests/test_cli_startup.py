@@ -73,3 +73,13 @@ def test_a_command_runs_through_the_lazy_table(tmp_path):
     result = subprocess.run([sys.executable, "-m", "digest.cli", "nonsense"], cwd=PROJECT_ROOT,
                             capture_output=True, text=True, timeout=60, env=env)
     assert result.returncode == 2 and "nonsense" in result.stderr
+
+
+def test_worker_and_beat_without_a_broker_name_the_setting():
+    env = {"PATH": "/usr/bin:/bin", "DIGEST_ENVIRONMENT": "development"}
+    for command in ("worker", "beat"):
+        result = subprocess.run([sys.executable, "-m", "digest.cli", command, "--concurrency", "1"],
+                                cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60, env=env)
+        assert result.returncode == 1
+        assert result.stderr == f"error: DIGEST_BROKER_URL is not set: `digest {command}` needs the broker " \
+                                "(redis://HOST:6379/0)\n"
