@@ -57,8 +57,14 @@ def unmet(name, extra=""):
             found += unmet(requirement.name, wanted)
     return found
 
-print(json.dumps({"unmet": unmet("digest"), "location": str(distribution("digest").locate_file(""))}))
+import digest
+print(json.dumps({"unmet": unmet("digest"), "location": str(distribution("digest").locate_file("")),
+                  "files": [str(digest.resource(name)) for name in ("templates", "migrations", "config")]}))
 """
+
+
+def project() -> dict:
+    return tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
 
 
 class Installed:
@@ -107,9 +113,11 @@ def test_the_installed_wheel_has_its_files_and_its_dependencies(installed):
                            env=installed.env(), capture_output=True, text=True, timeout=60, check=True)
     report = json.loads(check.stdout)
     assert report["unmet"] == []
-    assert Path(report["location"]).is_relative_to(installed.root / "venv")
+    venv = installed.root / "venv"
+    assert Path(report["location"]).is_relative_to(venv)
+    assert all(Path(files).is_relative_to(venv) and Path(files).is_dir() for files in report["files"])
     version = installed.run(installed.root, installed.env(), "--version")
-    assert version.returncode == 0 and version.stdout.strip() == "digest 0.1.0"
+    assert version.returncode == 0 and version.stdout.strip() == f"digest {project()['version']}"
 
 
 def test_a_bare_demo_runs_on_the_embedded_defaults(installed):
@@ -179,8 +187,7 @@ def test_every_library_the_code_imports_is_a_declared_dependency():
                 imported |= {alias.name.split(".")[0] for alias in node.names}
             elif isinstance(node, ast.ImportFrom) and node.level == 0:
                 imported.add(node.module.split(".")[0])
-    project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    declared = {canonicalize_name(Requirement(line).name) for line in project["dependencies"]}
+    declared = {canonicalize_name(Requirement(line).name) for line in project()["dependencies"]}
     providers = packages_distributions()
     undeclared = {module: providers.get(module) for module in imported - set(sys.stdlib_module_names) - {"digest"}
                   if not {canonicalize_name(d) for d in providers.get(module, [])} & declared}
