@@ -9,10 +9,10 @@ of, one of its commands. tests/test_cli_startup.py checks this table against the
 from __future__ import annotations
 
 import importlib
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-import click
-from typer.core import TyperGroup
+import typer
+from typer.core import TyperCommand, TyperGroup
 
 
 class Entry(NamedTuple):
@@ -37,10 +37,8 @@ COMMANDS = {
 }
 
 
-def load(name: str) -> click.Command | None:
-    """The real command `name`, its modules imported."""
-    import typer
-
+def load(name: str) -> Any:
+    """The real command (or group) `name`, its modules imported."""
     from digest.cli.common import app
     for module in COMMANDS[name].modules:
         importlib.import_module(f"digest.cli.{module}")
@@ -50,17 +48,17 @@ def load(name: str) -> click.Command | None:
 class LazyGroup(TyperGroup):
     _listing = False
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
+    def list_commands(self, ctx: typer.Context) -> list[str]:
         return list(COMMANDS)
 
-    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+    def get_command(self, ctx: typer.Context, name: str) -> Any:
         if name not in COMMANDS:
             return None
         if self._listing:
-            return click.Command(name, help=COMMANDS[name].help)
+            return TyperCommand(name, help=COMMANDS[name].help)
         return load(name)
 
-    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+    def format_help(self, ctx: typer.Context, formatter: Any) -> None:
         # Listing the commands asks for each one: the table answers, nothing is imported.
         self._listing = True
         try:
