@@ -50,7 +50,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/bench.db"
         migrate.upgrade(url)
-        settings = Settings(_env_file=None, database_url=url, secret_key="bench-secret",
+        settings = Settings(_env_file=None, environment="development", database_url=url, secret_key="bench-secret",
                             public_url="https://news.example.org")
         with Session(get_engine(url), expire_on_commit=False) as session:
             edition = specimen_edition(session)

@@ -287,7 +287,7 @@ def main() -> None:
         for phase in ("raw", "send") if rtt else ():
             relays[phase] = RelayProcess(port, rtt).start()
         raw_port, send_port = (relays[phase].port if rtt else port for phase in ("raw", "send"))
-        values = dict(database_url=url, broker_url=REDIS, celery_queue=f"digest-bench-{uuid.uuid4().hex[:8]}",
+        values = dict(environment="development", database_url=url, broker_url=REDIS, celery_queue=f"digest-bench-{uuid.uuid4().hex[:8]}",
                       mail_backend="smtp", smtp_host="127.0.0.1", smtp_port=str(send_port),
                       public_url="https://news.example.org", secret_key="bench-secret",
                       from_email="Example Daily <daily@news.example.org>",
@@ -314,7 +314,7 @@ def main() -> None:
                    DIGEST_SMTP_MAX_CONNECTIONS=str(options.max_connections))
         log = open(work / "worker.log", "wb")
         worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "worker", "worker", "--loglevel=WARNING",
+            [sys.executable, "-m", "celery", "-A", "digest.worker", "worker", "--loglevel=WARNING",
              f"--concurrency={options.workers}", "-Q", values["celery_queue"], "--without-gossip",
              "--without-mingle", "--without-heartbeat"], cwd=ROOT, env=env, stdout=log,
             stderr=subprocess.STDOUT)

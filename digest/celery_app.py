@@ -1,4 +1,4 @@
-"""The Celery application, configured from settings. worker.py is the door that uses it."""
+"""The Celery application, configured from settings. digest.worker is the door that uses it."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from celery import Celery
 
-from digest import PROJECT_ROOT
+from digest import resource
 from digest.settings import Settings
 
 # Redis redelivers a task that is not acknowledged within this time: it must exceed the
@@ -21,7 +21,7 @@ VISIBILITY_TIMEOUT = 3600
 TASK_TIME_LIMIT = VISIBILITY_TIMEOUT // 2
 
 
-def beat_schedule(path=PROJECT_ROOT / "config" / "beat.toml") -> dict:
+def beat_schedule(path=resource("config") / "beat.toml") -> dict:
     entries = tomllib.loads(path.read_text(encoding="utf-8"))
     return {name: {"task": e["task"], "schedule": timedelta(seconds=e["every"])}
             for name, e in entries.items()}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from pydantic_settings import DotEnvSettingsSource, EnvSettingsSource
 from sqlmodel import func, select
 
 from digest import migrate
@@ -19,6 +20,23 @@ from digest.send import ledger
 from digest.send.service import format_outcomes, send_inline
 from digest.settings import Settings
 from digest.subscribers.links import sample_values
+
+
+class DemoRefused(Exception):
+    pass
+
+
+def demo_settings() -> tuple[Settings, str | None]:
+    """The demo is a trial on the embedded defaults: it runs in development (the placeholder
+    secret and example addresses accepted) unless DIGEST_ENVIRONMENT (the environment or
+    .env) says production, where it refuses rather than add sample lists and subscribers
+    to the deployment's database and mail them. Returns the settings and a note to print."""
+    configured = {**DotEnvSettingsSource(Settings)(), **EnvSettingsSource(Settings)()}.get("environment")
+    if configured == "production":
+        raise DemoRefused("DIGEST_ENVIRONMENT is production: the demo adds sample lists and subscribers "
+                          "to DIGEST_DATABASE_URL and mails them, so it runs only in development")
+    note = None if configured else "note: DIGEST_ENVIRONMENT is not set: the demo runs as development"
+    return Settings(environment="development"), note
 
 
 def run_demo(settings: Settings, say: Callable[[str], None]) -> None:
@@ -69,5 +87,6 @@ def run_demo(settings: Settings, say: Callable[[str], None]) -> None:
     if settings.mail_backend == "outbox":
         count = len(list(Path(settings.outbox_dir).glob("*.eml")))
         say(f"\noutbox: {settings.outbox_dir} ({count} .eml files; open one in any mail client)")
-    say("web: `.venv/bin/digest serve`, then http://127.0.0.1:8000/ for the sign-up pages and "
-        "/staff/ for the console (create an account first: `.venv/bin/digest users add EMAIL --role admin`)")
+    say("web: `DIGEST_ENVIRONMENT=development digest serve` (in a checkout, .venv/bin/digest), then "
+        "http://127.0.0.1:8000/ for the sign-up pages and /staff/ for the console (create an account "
+        "first: `digest users add EMAIL --role admin`, in development too)")

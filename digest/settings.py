@@ -17,29 +17,34 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from digest import PROJECT_ROOT
+from digest import resource
 
 PLACEHOLDER_SECRET = "dev-insecure-change-me"
+EXAMPLE_PUBLIC_URL = "https://digest.example.com"
+EXAMPLE_FROM_EMAIL = "The Daily Digest <digest@example.com>"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="DIGEST_", env_file=".env", extra="ignore")
+    # A refused setting's error must not print the others' values (passwords, the secret key).
+    model_config = SettingsConfigDict(env_prefix="DIGEST_", env_file=".env", extra="ignore",
+                                      hide_input_in_errors=True)
 
-    # "development" allows the placeholder secret; anything else refuses it.
-    environment: Literal["development", "production"] = "development"
+    # Production (the default) refuses the placeholder secret and the example public URL and
+    # sender; "development" (`make demo`, the tests) accepts them.
+    environment: Literal["development", "production"] = "production"
     secret_key: str = PLACEHOLDER_SECRET
 
-    # Working files of the embedded mode (sample feeds, previews).
-    data_dir: Path = PROJECT_ROOT / "var"
+    # Working files of the embedded mode (sample feeds, previews), under the working directory.
+    data_dir: Path = Path("var")
     # SQLite under ./var/ works on a fresh machine; deploy with postgresql+psycopg://...
-    database_url: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'digest.db'}"
+    database_url: str = "sqlite:///./var/digest.db"
     # Unset: every command runs in-process. Set (redis://...): commands enqueue Celery tasks.
     broker_url: str | None = None
     # The Celery queue this deployment's tasks go to (lets several deployments share a broker).
     celery_queue: str = "digest"
 
     mail_backend: Literal["smtp", "outbox", "memory"] = "outbox"
-    outbox_dir: Path = PROJECT_ROOT / "var" / "outbox"
+    outbox_dir: Path = Path("var") / "outbox"
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
     smtp_username: str | None = None
@@ -55,8 +60,8 @@ class Settings(BaseSettings):
     smtp_max_connections: int = Field(default=50, ge=1)
 
     # Base of every link in a mail (unsubscribe, preferences, view in browser).
-    public_url: str = "https://digest.example.com"
-    from_email: str = "The Daily Digest <digest@example.com>"
+    public_url: str = EXAMPLE_PUBLIC_URL
+    from_email: str = EXAMPLE_FROM_EMAIL
     # Postal address shown in every mail footer (CAN-SPAM and friends require one).
     postal_address: str = "Example News Ltd, 1 Example Street, Springfield"
     brand_name: str = "The Daily Digest"
@@ -71,7 +76,7 @@ class Settings(BaseSettings):
     # ~70 ms a digest) or css-inline (Rust, ~2 ms). The output differs in form, not in effect.
     css_inliner: Literal["premailer", "css-inline"] = "premailer"
 
-    templates_dir: Path = PROJECT_ROOT / "templates" / "email"
+    templates_dir: Path = resource("templates") / "email"
     # Subscribers per batch task: big enough that each of the process's connections carries
     # dozens of messages (a batch's first message on a connection costs an extra round trip),
     # small enough that a batch finishes well inside the broker's visibility timeout.
@@ -199,14 +204,22 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _secret_is_real_outside_development(self) -> Settings:
-        if self.environment != "development" and (
-            self.secret_key == PLACEHOLDER_SECRET or len(self.secret_key) < 32
-        ):
-            raise ValueError(
-                "DIGEST_SECRET_KEY must be set to a random string of at least 32 characters "
-                "outside development (python -c 'import secrets; print(secrets.token_urlsafe(48))')"
-            )
+    def _no_examples_outside_development(self) -> Settings:
+        # A public placeholder key lets anyone forge a subscriber's links; an example URL or
+        # sender would go into every mail. Only an explicit development setting accepts them.
+        if self.environment == "development":
+            return self
+        problems = []
+        if self.secret_key == PLACEHOLDER_SECRET or len(self.secret_key) < 32:
+            problems.append("DIGEST_SECRET_KEY (a random string of at least 32 characters: "
+                            "python -c 'import secrets; print(secrets.token_urlsafe(48))')")
+        if self.public_url == EXAMPLE_PUBLIC_URL:
+            problems.append(f"DIGEST_PUBLIC_URL (still {EXAMPLE_PUBLIC_URL})")
+        if self.from_email == EXAMPLE_FROM_EMAIL:
+            problems.append(f"DIGEST_FROM_EMAIL (still {EXAMPLE_FROM_EMAIL})")
+        if problems:
+            raise ValueError("set " + "; ".join(problems)
+                             + ", or DIGEST_ENVIRONMENT=development to try the service out")
         return self
 
     @field_validator("list_unsubscribe_mailto", "feedback_id", "dkim_selector", "dkim_domain")

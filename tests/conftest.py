@@ -44,9 +44,18 @@ def port_open(url: str, default_port: int) -> bool:
         return False
 
 
+@pytest.fixture(scope="session", autouse=True)
+def development_environment():
+    """The tests use the placeholder secret and example addresses, as `make demo` does: only
+    an explicit development environment accepts them (production is the default)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DIGEST_ENVIRONMENT", "development")
+        yield
+
+
 def make_settings(tmp_path: Path, database_url: str, **overrides) -> Settings:
     values = dict(
-        database_url=database_url, mail_backend="memory", outbox_dir=tmp_path / "outbox",
+        environment="development", database_url=database_url, mail_backend="memory", outbox_dir=tmp_path / "outbox",
         data_dir=tmp_path / "var", public_url="https://news.example.org",
         from_email="Example Daily <daily@news.example.org>", secret_key="test-secret",
     )

@@ -42,3 +42,13 @@ def test_demo_sends_each_confirmed_subscriber_one_wellformed_message_once(tmp_pa
     second = run_demo(tmp_path)
     assert "nothing sent again" in second
     assert len(list(outbox.glob("*.eml"))) == 25
+
+
+def test_the_demo_refuses_a_production_configuration(tmp_path):
+    env = digest_env(environment="production", database_url=f"sqlite:///{tmp_path / 'demo.db'}",
+                     outbox_dir=tmp_path / "outbox", data_dir=tmp_path / "var")
+    result = subprocess.run([sys.executable, "-m", "digest.cli", "demo"], env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert "DIGEST_ENVIRONMENT is production" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert not (tmp_path / "demo.db").exists() and not (tmp_path / "outbox").exists()

@@ -1,4 +1,4 @@
-"""Real Celery worker processes for tests, started from the project's worker.py."""
+"""Real Celery worker processes for tests, started from the project's app (digest.worker)."""
 
 from __future__ import annotations
 
@@ -13,42 +13,51 @@ from digest import PROJECT_ROOT
 
 
 def digest_env(**settings: str) -> dict[str, str]:
-    """The process environment with DIGEST_* settings replaced by `settings`."""
+    """The process environment with DIGEST_* settings replaced by `settings` (in development,
+    unless they say otherwise: tests use the placeholder secret)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
+    env["DIGEST_ENVIRONMENT"] = "development"
     env.update({f"DIGEST_{k.upper()}": str(v) for k, v in settings.items()})
     return env
 
 
 @contextmanager
 def celery_worker(env: dict[str, str], log_path: Path, concurrency: int = 1):
-    """A `celery -A worker worker` process; stopped (and waited for) when the block ends."""
+    """A `celery -A digest.worker worker` process; stopped (and waited for) when the block ends."""
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "worker", "worker", "--loglevel=INFO",
+            [sys.executable, "-m", "celery", "-A", "digest.worker", "worker", "--loglevel=INFO",
              f"--concurrency={concurrency}", "-Q", env["DIGEST_CELERY_QUEUE"],
              "--without-gossip", "--without-mingle", "--without-heartbeat"],
             cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
-            _wait_ready(log_path, process)
+            wait_for_log(process, log_path, "ready.")
             yield process
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process)
 
 
-def _wait_ready(log_path: Path, process: subprocess.Popen, timeout: float = 60) -> None:
+def wait_for_log(process: subprocess.Popen, log: Path, text: str, timeout: float = 60) -> str:
+    """The log once `text` is in it; fails if the process exits or the time runs out first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        content = log.read_text(errors="replace")
+        if text in content:
+            return content
         if process.poll() is not None:
-            raise RuntimeError(f"worker exited: {log_path.read_text(errors='replace')[-3000:]}")
-        if b"ready." in log_path.read_bytes():
-            return
+            raise RuntimeError(f"exited with {process.returncode}: {content[-3000:]}")
         time.sleep(0.2)
-    raise RuntimeError(f"worker not ready: {log_path.read_text(errors='replace')[-3000:]}")
+    raise RuntimeError(f"{text!r} not seen in {log}: {log.read_text(errors='replace')[-3000:]}")
+
+
+def stop(process: subprocess.Popen, timeout: float = 20) -> None:
+    """SIGTERM (a warm shutdown), then SIGKILL if it takes longer than `timeout`."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def wait_for(condition, timeout: float = 60, interval: float = 0.2):

@@ -6,13 +6,29 @@ from typing import NoReturn
 
 import typer
 
+from digest.cli.lazy import LazyGroup
 from digest.ingest.clean import inert_text
 
 # Locals in tracebacks could print secrets (settings, tokens): keep them out.
 app = typer.Typer(
+    cls=LazyGroup,
     help="Newsletter curation and email digest service. With DIGEST_BROKER_URL set, commands "
          "that do pipeline work enqueue Celery tasks; without it they run in-process.",
     no_args_is_help=True, add_completion=False, pretty_exceptions_show_locals=False)
+
+
+def _show_version(wanted: bool) -> None:
+    if wanted:
+        from importlib.metadata import version
+
+        typer.echo(f"digest {version('digest')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(_version: bool = typer.Option(False, "--version", is_eager=True, callback=_show_version,
+                                       help="Show the version and exit.")) -> None:
+    pass
 
 
 def say(message: str = "", *, err: bool = False, nl: bool = True) -> None:

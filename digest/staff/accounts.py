@@ -8,6 +8,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 from enum import StrEnum
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -19,9 +20,14 @@ from digest.models import ApiToken, StaffSession, StaffUser, utcnow
 
 MIN_PASSWORD_LENGTH = 12
 _hasher = PasswordHasher()
-# Verifying against a dummy hash when the user does not exist keeps the response time the
-# same, so a login form does not reveal which staff addresses exist.
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+@cache
+def dummy_hash() -> str:
+    """Verifying against a dummy hash when the user does not exist keeps the response time
+    the same, so a login form does not reveal which staff addresses exist. Hashed on first
+    use rather than at import, which every `digest` command would pay for."""
+    return _hasher.hash(secrets.token_hex(16))
 
 
 class Role(StrEnum):
@@ -83,7 +89,7 @@ def set_password(session: Session, user: StaffUser, password: str) -> None:
 def authenticate(session: Session, email: str, password: str) -> StaffUser | None:
     user = session.exec(select(StaffUser).where(StaffUser.email == email.strip().lower())).one_or_none()
     try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        _hasher.verify(user.password_hash if user else dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         return None
     if user is None or not user.active:

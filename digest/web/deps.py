@@ -8,13 +8,13 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from sqlmodel import Session
 
-from digest import PROJECT_ROOT
+from digest import resource
 from digest.db import get_engine
 from digest.notices import notifier
 from digest.settings import Settings
 from digest.subscribers.notify import Notify
 
-templates = Jinja2Templates(directory=PROJECT_ROOT / "templates" / "web")
+templates = Jinja2Templates(directory=resource("templates") / "web")
 
 
 def settings(request: Request) -> Settings:

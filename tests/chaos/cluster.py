@@ -146,7 +146,7 @@ class CeleryProcess:
 
     @classmethod
     def worker(cls, env: dict[str, str], log: Path, concurrency: int, name: str) -> CeleryProcess:
-        return cls(["-A", "worker", "worker", "--loglevel=INFO", f"--concurrency={concurrency}",
+        return cls(["-A", "digest.worker", "worker", "--loglevel=INFO", f"--concurrency={concurrency}",
                     "-Q", env["DIGEST_CELERY_QUEUE"], "-n", f"{name}@%h",
                     "--without-gossip", "--without-mingle", "--without-heartbeat"],
                    env, log, b"ready.")

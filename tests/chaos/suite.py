@@ -56,6 +56,7 @@ LIST = "morning-briefing"
 #: The settings every worker of the suite runs with (a scenario may change some): short
 #: leases and retries so that recovery takes seconds, small batches so there are many.
 BASE = dict(
+    environment="development",
     mail_backend="smtp", smtp_host="127.0.0.1", smtp_timeout="10", smtp_connections="4",
     public_url=f"https://{DOMAIN}", secret_key="chaos-secret", from_email=f"Example Daily <daily@{DOMAIN}>",
     batch_size="150", delivery_lease_seconds="8", retry_base_seconds="2", smtp_backoff_seconds="0.05",

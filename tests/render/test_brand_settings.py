@@ -28,6 +28,7 @@ def test_the_rendering_settings_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("DIGEST_BRAND_LOGO_URL", "https://cdn.example.org/logo.png")
     monkeypatch.setenv("DIGEST_CSS_INLINER", "css-inline")
     monkeypatch.setenv("DIGEST_PUBLIC_URL", "https://news.example.org:8443/digest/")
+    monkeypatch.setenv("DIGEST_ENVIRONMENT", "development")
     settings = Settings(_env_file=None)
     assert settings.brand_color == "#0f766e" and settings.css_inliner == "css-inline"
     assert settings.brand_logo_url == "https://cdn.example.org/logo.png"

@@ -113,6 +113,6 @@ def test_personal_values_fill_the_once_encoded_body_exactly_and_lines_stay_short
 def test_dkim_settings_come_all_together_and_header_settings_are_one_line(tmp_path):
     from digest.settings import Settings
     with pytest.raises(ValueError, match="DKIM needs"):
-        Settings(_env_file=None, dkim_selector="mail")
+        Settings(_env_file=None, environment="development", dkim_selector="mail")
     with pytest.raises(ValueError, match="single line"):
-        Settings(_env_file=None, feedback_id="x\r\nBcc: y")
+        Settings(_env_file=None, environment="development", feedback_id="x\r\nBcc: y")

@@ -1,18 +1,21 @@
 """The signed links in every mail: unsubscribe (one-click and page), preferences, data."""
 
 import json
+import secrets
 import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+from pydantic import ValidationError
 from sqlmodel import select
 
 from digest.mail.backends import get_backend
 from digest.subscribers.links import personal_values
 from digest.models import DigestList, Subscriber, Subscription
 from digest.send.service import send_inline
+from digest.settings import PLACEHOLDER_SECRET, Settings
 from digest.subscribers.suppression import is_suppressed
 from digest.subscribers.tokens import Purpose, make_token
 from digest.web.app import create_app
@@ -185,6 +188,23 @@ def reader(session, news, email, **fields) -> Subscriber:
 
 def refused(answer) -> bool:
     return answer.status_code == 400 and "this link is not valid" in answer.text
+
+
+def test_a_link_forged_with_the_public_placeholder_key_opens_nothing(web_settings, ada, morning, monkeypatch):
+    # By default (production) the placeholder key is refused at start-up...
+    monkeypatch.delenv("DIGEST_ENVIRONMENT")
+    values = web_settings.model_dump(exclude={"environment", "secret_key"})
+    with pytest.raises(ValidationError, match="DIGEST_SECRET_KEY"):
+        Settings(_env_file=None, **values)
+    # ...and a deployment with its own key refuses what the public placeholder signs.
+    deployed = Settings(_env_file=None, **values, secret_key=secrets.token_urlsafe(48))
+    assert deployed.environment == "production"
+    forged = make_token(PLACEHOLDER_SECRET, Purpose.PREFERENCES, ada, morning.id)
+    with TestClient(create_app(deployed)) as client:
+        for answer in (client.get(f"/preferences/{forged}"), client.get(f"/preferences/{forged}/data.json")):
+            assert refused(answer) and ADA not in answer.text
+        genuine = make_token(deployed.secret_key, Purpose.PREFERENCES, ada, morning.id)
+        assert ADA in client.get(f"/preferences/{genuine}/data.json").text   # the check can pass
 
 
 def test_an_erased_readers_links_open_nothing_once_someone_else_has_the_id(settings, session, news):

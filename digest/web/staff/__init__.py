@@ -7,15 +7,17 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
-from digest import PROJECT_ROOT
+from digest import resource
+from digest.staff import accounts
 from digest.web.staff import api, editor, lists, ops, session
 from digest.web.staff.auth import LoginLimits, LoginRequired
 
-CONSOLE_JS = (PROJECT_ROOT / "templates" / "web" / "staff" / "console.js").read_text(encoding="utf-8")
+CONSOLE_JS = (resource("templates") / "web" / "staff" / "console.js").read_text(encoding="utf-8")
 
 
 def install(app: FastAPI) -> None:
     app.state.login_limits = LoginLimits(app.state.settings)
+    accounts.dummy_hash()  # now, so that the first login of an unknown address is not slower
     for area in (session, editor, lists, ops, api):
         app.include_router(area.router)
 
