@@ -163,8 +163,8 @@ class SendAction(StrEnum):
 
 
 @router.post("/editions/{edition_id}/send/{action}", response_model=Progress, responses=refusals(403, 404, 409))
-def steer(edition_id: int, action: SendAction, request: Request, user: StaffUser = Depends(ops_only),
-          session: Session = Depends(db_session)):
+def steer_send(edition_id: int, action: SendAction, request: Request, user: StaffUser = Depends(ops_only),
+               session: Session = Depends(db_session)):
     """Start, pause, resume or cancel the send, or retry its deferred and expired deliveries."""
     settings = request.app.state.settings
     try:

@@ -59,7 +59,7 @@ def list_lists(user: StaffUser = Depends(anyone), session: Session = Depends(db_
 
 
 @router.get("/lists/{slug}", response_model=ListOut, responses=refusals(404))
-def get_one_list(slug: str, user: StaffUser = Depends(anyone), session: Session = Depends(db_session)):
+def show_list(slug: str, user: StaffUser = Depends(anyone), session: Session = Depends(db_session)):
     return _lists_json(session, [_list(session, slug)])[0]
 
 

@@ -6,7 +6,9 @@ from fastapi import Depends, HTTPException
 from sqlmodel import Session
 
 from digest.models import StaffUser
-from digest.staff.accounts import AccountError, Permission, can, find_api_token, list_api_tokens, revoke_api_token, token_state
+from digest.staff.accounts import (
+    AccountError, Permission, can, find_api_token, list_api_tokens, revoke_api_token, token_state,
+)
 from digest.web.deps import db_session
 from digest.web.staff.api.common import anyone, api_router, refusals
 from digest.web.staff.api.schemas import TokenOut
