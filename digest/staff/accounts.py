@@ -188,6 +188,18 @@ def user_for_token(session: Session, token: str) -> StaffUser | None:
     return user
 
 
+def api_token_refusal(session: Session, token: str) -> str:
+    """Why `token` gets no access, told to whoever holds it (it names only the token itself)."""
+    row = session.exec(select(ApiToken).where(ApiToken.token_hash == _token_hash(token))).one_or_none()
+    if row is None:
+        return "This API token is not known."
+    if row.revoked_at is not None:
+        return f"This API token ({row.name}) was revoked at {row.revoked_at:%Y-%m-%d %H:%M} UTC."
+    if token_state(row) == "expired":
+        return f"This API token ({row.name}) expired at {row.expires_at:%Y-%m-%d %H:%M} UTC."
+    return "This API token's account is disabled."
+
+
 def open_session(session: Session, user: StaffUser, *, hours: int) -> str:
     """A new session for `user`, lasting `hours`; returns its token, for the cookie only.
     Expired sessions of anyone are swept here, so the table stays the size of who is in."""

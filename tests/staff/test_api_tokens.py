@@ -13,7 +13,9 @@ from digest.cli import app
 from digest.db import session_scope
 from digest.models import ApiToken
 from digest.settings import get_settings
-from digest.staff.accounts import AccountError, add_user, create_api_token, find_api_token, parse_expiry
+from digest.staff.accounts import (
+    AccountError, add_user, api_token_refusal, create_api_token, find_api_token, parse_expiry, user_for_token,
+)
 from digest.web.app import create_app
 from tests.conftest import make_settings
 
@@ -76,8 +78,11 @@ def test_token_lifecycle_create_use_list_expire_revoke(cli_and_client, database_
     assert token.startswith("dgt_") and "\n" not in token  # alone on stdout: T=$(digest users token ...)
     assert "expires" in made.stderr and "never expires" in other.stderr
 
+    def answer(value):
+        return client.get("/api/editions", headers={"Authorization": f"Bearer {value}"})
+
     def status(value):
-        return client.get("/api/editions", headers={"Authorization": f"Bearer {value}"}).status_code
+        return answer(value).status_code
 
     assert status(token) == 200 and status(editor_token) == 200
 
@@ -95,12 +100,15 @@ def test_token_lifecycle_create_use_list_expire_revoke(cli_and_client, database_
     with session_scope(database_url) as session:
         session.execute(update(ApiToken).where(ApiToken.name == "deploy")
                         .values(expires_at=datetime.now(UTC) - timedelta(minutes=1)))
-    assert status(token) == 401
+    expired = answer(token)
+    assert expired.status_code == 401 and expired.headers["www-authenticate"] == "Bearer"
+    assert expired.json()["detail"].startswith("This API token (deploy) expired at 20")
     assert "expired" in runner.invoke(app, ["users", "tokens", "ops@example.org"]).stdout
 
     revoked = runner.invoke(app, ["users", "revoke", "preview"])
     assert revoked.exit_code == 0 and "revoked" in revoked.stdout, revoked.output
-    assert status(editor_token) == 401
+    assert answer(editor_token).json()["detail"].startswith("This API token (preview) was revoked at 20")
+    assert answer("dgt_forged").json()["detail"] == "This API token is not known."
     again = runner.invoke(app, ["users", "revoke", "preview"])
     assert again.exit_code == 1 and "no token named 'preview' that is not revoked" in again.output
     by_id = runner.invoke(app, ["users", "revoke", "2"])
@@ -118,3 +126,12 @@ def test_a_token_with_a_bad_expiry_or_for_nobody_is_not_made(cli_and_client, dat
     assert nobody.exit_code == 1 and "no staff account no@example.org" in nobody.output
     with session_scope(database_url) as session:
         assert session.exec(select(ApiToken)).all() == []
+
+
+def test_a_disabled_accounts_token_is_refused_and_says_why(sqlite_session):
+    user = add_user(sqlite_session, email="ops@example.org", password="x" * 12, role="ops")
+    token = create_api_token(sqlite_session, user, "deploy")
+    assert user_for_token(sqlite_session, token) is user
+    user.active = False
+    assert user_for_token(sqlite_session, token) is None
+    assert api_token_refusal(sqlite_session, token) == "This API token's account is disabled."

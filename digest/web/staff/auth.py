@@ -20,7 +20,9 @@ from sqlmodel import Session
 
 from digest.models import StaffUser
 from digest.settings import Settings
-from digest.staff.accounts import Permission, can, close_session, open_session, user_for_session, user_for_token
+from digest.staff.accounts import (
+    Permission, api_token_refusal, can, close_session, open_session, user_for_session, user_for_token,
+)
 from digest.web import csrf
 from digest.web.deps import cookie_name, db_session, https
 
@@ -107,8 +109,9 @@ def require(permission: Permission | None = None):
             user = _from_cookie(request, session)
         if user is None:
             if _wants_json(request):
-                raise HTTPException(401, "Sign in, or send an API token as 'Authorization: Bearer ...'.",
-                                    headers={"WWW-Authenticate": "Bearer"})
+                why = (api_token_refusal(session, credentials.credentials.strip()) if credentials
+                       else "Sign in, or send an API token as 'Authorization: Bearer ...'.")
+                raise HTTPException(401, why, headers={"WWW-Authenticate": "Bearer"})
             raise LoginRequired(request.url.path)
         if permission is not None and not can(user, permission):
             raise HTTPException(403, f"Your role ({user.role}) may not do this.")
