@@ -354,3 +354,6 @@ class ApiToken(SQLModel, table=True):
     token_hash: str = Field(max_length=64, unique=True)
     created_at: datetime = _created()
     last_used_at: datetime | None = _when()
+    expires_at: datetime | None = _when()
+    # Kept rather than deleted, so `users tokens` still shows who had it and when it ended.
+    revoked_at: datetime | None = _when()

@@ -56,3 +56,17 @@ def test_subscriber_ids_never_reused_rebuilds_the_table_and_keeps_every_row(data
             assert "AUTOINCREMENT" in connection.exec_driver_sql(
                 "SELECT sql FROM sqlite_master WHERE name = 'subscriber'").scalar()
             assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_api_token_expiry_and_revocation_columns_downgrade_and_upgrade(database_url):
+    def columns():
+        engine = get_engine(database_url)
+        engine.dispose()
+        return {c["name"] for c in inspect(engine).get_columns("apitoken")}
+
+    config = migrate.alembic_config(database_url)
+    assert {"expires_at", "revoked_at"} <= columns()
+    command.downgrade(config, "0104_subscriber_ids_never_reused")
+    assert "expires_at" not in columns() and "revoked_at" not in columns() and "token_hash" in columns()
+    migrate.upgrade(database_url)
+    assert {"expires_at", "revoked_at"} <= columns()

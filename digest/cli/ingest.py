@@ -4,12 +4,11 @@ from pathlib import Path
 
 import typer
 
-from digest.celery_app import enqueue
 from digest.cli.common import app, fail, say
 from digest.db import session_scope
-from digest.ingest.service import IngestReport, due_source_ids, ingest_due, ingest_file, ingest_source
+from digest.ingest.service import IngestReport, ingest_due_or_queue, ingest_file, ingest_source
 from digest.ingest.sources import SourceError, get_source
-from digest.settings import get_settings
+from digest.settings import Settings, get_settings
 
 
 @app.command()
@@ -22,9 +21,8 @@ def ingest(
     settings = get_settings()
     if file and source_id is not None:
         fail("give --file or --source, not both")
-    if settings.broker_url and not file and source_id is None:
-        enqueue(settings, "digest.ingest_due")
-        say("ingest of due sources queued")
+    if not file and source_id is None:
+        _ingest_due(settings)
         return
     with session_scope(settings.database_url) as session:
         if file:
@@ -39,25 +37,26 @@ def ingest(
                 fail(f"source {source_id} is a local file ({source.url}): use --file")
             report = ingest_source(session, source, settings)
             _print(report)
-        else:
-            total = len(due_source_ids(session))
-            if not total:
-                say("no source is due")
-                return
-            done = 0
-
-            def progress(one: IngestReport) -> None:
-                nonlocal done
-                done += 1
-                say(f"[{done}/{total}] {one.source}: {one.summary()}")
-
-            reports = ingest_due(session, settings, progress=progress)
-            failed = sum(1 for r in reports if r.error)
-            added = sum(r.added for r in reports)
-            say(f"{len(reports)} sources fetched, {failed} failed, {added} new stories")
-            return
     if report.error:
         raise typer.Exit(1)
+
+
+def _ingest_due(settings: Settings) -> None:
+    done = 0
+
+    def progress(one: IngestReport, due: int) -> None:
+        nonlocal done
+        done += 1
+        say(f"[{done}/{due}] {one.source}: {one.summary()}")
+
+    reports = ingest_due_or_queue(settings, progress=progress)
+    if reports is None:
+        say("ingest of due sources queued")
+    elif not reports:
+        say("no source is due")
+    else:
+        failed = sum(1 for r in reports if r.error)
+        say(f"{len(reports)} sources fetched, {failed} failed, {sum(r.added for r in reports)} new stories")
 
 
 def _print(report: IngestReport) -> None:

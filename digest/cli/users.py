@@ -1,5 +1,7 @@
 """`digest users`: staff accounts."""
 
+from datetime import datetime
+
 import typer
 from sqlmodel import select
 
@@ -7,7 +9,10 @@ from digest.cli.common import app, fail, say
 from digest.db import session_scope
 from digest.models import StaffUser
 from digest.settings import get_settings
-from digest.staff.accounts import AccountError, Role, add_user, create_api_token, set_password
+from digest.staff.accounts import (
+    AccountError, Role, add_user, create_api_token, find_api_token, list_api_tokens, parse_expiry,
+    revoke_api_token, set_password, token_state,
+)
 
 users_app = typer.Typer(help="Staff accounts (editors, ops, admins).", no_args_is_help=True)
 app.add_typer(users_app, name="users")
@@ -44,11 +49,53 @@ def _account(session, email: str) -> StaffUser:
 
 
 @users_app.command("token")
-def users_token(email: str, name: str = typer.Option("cli", "--name")) -> None:
-    """Create an API token for a staff account; it is shown once."""
+def users_token(email: str, name: str = typer.Option(..., "--name", help="What it is for, e.g. the script."),
+                expires: str | None = typer.Option(None, "--expires", metavar="WHEN",
+                                                   help="A duration (12h, 30d, 8w) or a date (YYYY-MM-DD); "
+                                                        "default: never.")) -> None:
+    """Create an API token for a staff account; it is printed once, alone on stdout."""
+    settings = get_settings()
+    try:
+        expires_at = parse_expiry(expires) if expires else None
+        with session_scope(settings.database_url) as session:
+            token = create_api_token(session, _account(session, email), name, expires_at)
+    except AccountError as exc:
+        fail(str(exc))
+    say(token)
+    say(f"token {name.strip()!r} for {email.lower()}, "
+        + (f"expires {_when(expires_at)}" if expires_at else "never expires"), err=True)
+
+
+def _when(moment: datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M} UTC" if moment else "-"
+
+
+@users_app.command("tokens")
+def users_tokens(email: str | None = typer.Argument(None, metavar="[EMAIL]", help="Only this account's.")) -> None:
+    """API tokens (never their values): id, name, owner, created, last used, expires, state."""
     settings = get_settings()
     with session_scope(settings.database_url) as session:
-        say(create_api_token(session, _account(session, email), name))
+        rows = list_api_tokens(session, _account(session, email) if email else None)
+    if not rows:
+        say("no API tokens")
+    for row, owner in rows:
+        say(f"{row.id:4}  {row.name:<20} {owner:<32} created {_when(row.created_at)}  "
+            f"last used {_when(row.last_used_at)}  expires {_when(row.expires_at) if row.expires_at else 'never'}"
+            f"  {token_state(row)}")
+
+
+@users_app.command("revoke")
+def users_revoke(token: str = typer.Argument(..., metavar="TOKEN", help="The token's id or name."),
+                 email: str | None = typer.Option(None, "--user", help="Only this account's tokens.")) -> None:
+    """Revoke an API token (by id, or by a name only one token not yet revoked has); it gets 401 from now on."""
+    settings = get_settings()
+    try:
+        with session_scope(settings.database_url) as session:
+            row = find_api_token(session, token, _account(session, email) if email else None)
+            revoked = revoke_api_token(row)
+    except AccountError as exc:
+        fail(str(exc))
+    say(f"token {row.id} ({row.name}) " + ("revoked" if revoked else "was already revoked"))
 
 
 @users_app.command("password")

@@ -18,7 +18,8 @@ from pathlib import Path
 from sqlalchemy import insert, or_, update
 from sqlmodel import Session, select
 
-from digest.db import in_chunks
+from digest.celery_app import enqueue
+from digest.db import in_chunks, session_scope
 from digest.ingest.clean import canonical_url
 from digest.ingest.dedupe import FeedItem, match_feed
 from digest.ingest.enrich import fetch_article, needs_article
@@ -121,10 +122,12 @@ def due_source_ids(session: Session, now: datetime | None = None) -> list[int]:
 
 
 def ingest_due(session: Session, settings: Settings, *,
-               progress: Callable[[IngestReport], None] | None = None) -> list[IngestReport]:
-    """Ingest every due, active source, committing after each one."""
+               progress: Callable[[IngestReport, int], None] | None = None) -> list[IngestReport]:
+    """Ingest every due, active source, committing after each one; `progress` is called
+    after each commit with its report and how many sources were due."""
     reports = []
-    for source_id in due_source_ids(session):
+    due = due_source_ids(session)
+    for source_id in due:
         if not claim_source(session, source_id):
             continue  # another worker took it
         source = session.get(Source, source_id)
@@ -132,8 +135,19 @@ def ingest_due(session: Session, settings: Settings, *,
         session.commit()
         reports.append(report)
         if progress:
-            progress(report)
+            progress(report, len(due))
     return reports
+
+
+def ingest_due_or_queue(settings: Settings, *, progress: Callable[[IngestReport, int], None] | None = None
+                        ) -> list[IngestReport] | None:
+    """What `digest ingest` and POST /api/ingest do: with a broker, queue the workers' task
+    and return None; else fetch every due source here (see ingest_due)."""
+    if settings.broker_url:
+        enqueue(settings, "digest.ingest_due")
+        return None
+    with session_scope(settings.database_url) as session:
+        return ingest_due(session, settings, progress=progress)
 
 
 def claim_source(session: Session, source_id: int) -> bool:

@@ -5,8 +5,9 @@ session tokens are random and stored as SHA-256 hashes: the plain value is hande
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import cache
 
@@ -103,23 +104,106 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_api_token(session: Session, user: StaffUser, name: str) -> str:
+_DURATION = re.compile(r"(\d+)([hdw])")
+_UNITS = {"h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_expiry(text: str, now: datetime | None = None) -> datetime:
+    """When a token given `--expires TEXT` stops working: a duration from now (`12h`,
+    `30d`, `8w`) or a date (`2027-01-31`: from midnight UTC that day) or an ISO time."""
+    now = now or utcnow()
+    text = text.strip()
+    if match := _DURATION.fullmatch(text):
+        when = now + timedelta(**{_UNITS[match[2]]: int(match[1])})
+    else:
+        try:
+            when = datetime.fromisoformat(text)
+        except ValueError:
+            raise AccountError(f"expires: {text!r} is neither a duration (12h, 30d, 8w) "
+                               "nor a date (YYYY-MM-DD)") from None
+        when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    if when <= now:
+        raise AccountError(f"expires: {text!r} is not in the future")
+    return when
+
+
+def create_api_token(session: Session, user: StaffUser, name: str,
+                     expires_at: datetime | None = None) -> str:
     """A new token for `user`; the plain value is returned once and never stored."""
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise AccountError("name: 1 to 100 characters")
     token = "dgt_" + secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=user.id, name=name[:100], token_hash=_token_hash(token)))
+    session.add(ApiToken(user_id=user.id, name=name, token_hash=_token_hash(token), expires_at=expires_at))
     session.flush()
     return token
 
 
+def token_state(row: ApiToken, now: datetime | None = None) -> str:
+    if row.revoked_at is not None:
+        return "revoked"
+    if row.expires_at is not None and row.expires_at <= (now or utcnow()):
+        return "expired"
+    return "active"
+
+
+def list_api_tokens(session: Session, user: StaffUser | None = None) -> list[tuple[ApiToken, str]]:
+    """Tokens (of `user`, else everyone's) with their owner's address, newest first."""
+    query = select(ApiToken, StaffUser.email).join(StaffUser, StaffUser.id == ApiToken.user_id)
+    if user is not None:
+        query = query.where(ApiToken.user_id == user.id)
+    return list(session.exec(query.order_by(ApiToken.created_at.desc(), ApiToken.id.desc())).all())
+
+
+def find_api_token(session: Session, id_or_name: str, owner: StaffUser | None = None) -> ApiToken:
+    """The token with this id, or the one token not yet revoked with this name (of `owner`
+    if given): a name that several tokens share is refused rather than guessed."""
+    query = select(ApiToken)
+    if owner is not None:
+        query = query.where(ApiToken.user_id == owner.id)
+    if id_or_name.isdigit():
+        row = session.exec(query.where(ApiToken.id == int(id_or_name))).one_or_none()
+        if row is None:
+            raise AccountError(f"token: no token {id_or_name}")
+        return row
+    rows = session.exec(query.where(ApiToken.name == id_or_name, ApiToken.revoked_at.is_(None))).all()
+    if not rows:
+        raise AccountError(f"token: no token named {id_or_name!r} that is not revoked")
+    if len(rows) > 1:
+        raise AccountError(f"token: {len(rows)} tokens are named {id_or_name!r} "
+                           f"(ids {', '.join(str(r.id) for r in rows)}): give the id")
+    return rows[0]
+
+
+def revoke_api_token(row: ApiToken) -> bool:
+    """Revoke `row` from now on; False if it was revoked already."""
+    if row.revoked_at is not None:
+        return False
+    row.revoked_at = utcnow()
+    return True
+
+
 def user_for_token(session: Session, token: str) -> StaffUser | None:
     row = session.exec(select(ApiToken).where(ApiToken.token_hash == _token_hash(token))).one_or_none()
-    if row is None:
+    if row is None or token_state(row) != "active":
         return None
     user = session.get(StaffUser, row.user_id)
     if user is None or not user.active:
         return None
     row.last_used_at = utcnow()
     return user
+
+
+def api_token_refusal(session: Session, token: str) -> str:
+    """Why `token` gets no access, told to whoever holds it (it names only the token itself)."""
+    row = session.exec(select(ApiToken).where(ApiToken.token_hash == _token_hash(token))).one_or_none()
+    if row is None:
+        return "This API token is not known."
+    if row.revoked_at is not None:
+        return f"This API token ({row.name}) was revoked at {row.revoked_at:%Y-%m-%d %H:%M} UTC."
+    if token_state(row) == "expired":
+        return f"This API token ({row.name}) expired at {row.expires_at:%Y-%m-%d %H:%M} UTC."
+    return "This API token's account is disabled."
 
 
 def open_session(session: Session, user: StaffUser, *, hours: int) -> str:

@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import secrets
 
-from fastapi import Depends, HTTPException, Request, Response
+from fastapi import Depends, HTTPException, Request, Response, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from limits import parse, storage, strategies
 from sqlmodel import Session
 
 from digest.models import StaffUser
 from digest.settings import Settings
-from digest.staff.accounts import Permission, can, close_session, open_session, user_for_session, user_for_token
+from digest.staff.accounts import (
+    Permission, api_token_refusal, can, close_session, open_session, user_for_session, user_for_token,
+)
 from digest.web import csrf
 from digest.web.deps import cookie_name, db_session, https
 
@@ -73,11 +76,16 @@ def _from_cookie(request: Request, session: Session) -> StaffUser | None:
     return user_for_session(session, token) if token else None
 
 
-def _from_bearer(request: Request, session: Session) -> StaffUser | None:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
+# Declared as a security dependency so that the OpenAPI description names the scheme on
+# every operation and the docs page offers "Authorize"; absent, a browser's cookie is tried.
+api_token = HTTPBearer(scheme_name="apiToken", bearerFormat="dgt_...", auto_error=False,
+                       description="A staff API token, made with `digest users token EMAIL --name NAME`.")
+
+
+def _from_bearer(credentials: HTTPAuthorizationCredentials | None, session: Session) -> StaffUser | None:
+    if credentials is None:
         return None
-    user = user_for_token(session, token.strip())
+    user = user_for_token(session, credentials.credentials.strip())
     session.commit()  # last_used_at
     return user
 
@@ -93,15 +101,17 @@ def require(permission: Permission | None = None):
     Cookie-authenticated writes to the JSON API must carry the CSRF header.
     """
 
-    def dependency(request: Request, session: Session = Depends(db_session)) -> StaffUser:
-        user = _from_bearer(request, session)
+    def dependency(request: Request, session: Session = Depends(db_session),
+                   credentials: HTTPAuthorizationCredentials | None = Security(api_token)) -> StaffUser:
+        user = _from_bearer(credentials, session)
         via_cookie = user is None
         if via_cookie:
             user = _from_cookie(request, session)
         if user is None:
             if _wants_json(request):
-                raise HTTPException(401, "Sign in, or send an API token as 'Authorization: Bearer ...'.",
-                                    headers={"WWW-Authenticate": "Bearer"})
+                why = (api_token_refusal(session, credentials.credentials.strip()) if credentials
+                       else "Sign in, or send an API token as 'Authorization: Bearer ...'.")
+                raise HTTPException(401, why, headers={"WWW-Authenticate": "Bearer"})
             raise LoginRequired(request.url.path)
         if permission is not None and not can(user, permission):
             raise HTTPException(403, f"Your role ({user.role}) may not do this.")

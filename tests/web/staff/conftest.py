@@ -1,4 +1,5 @@
-"""Staff console fixtures: one account per role, and a client signed in as any of them."""
+"""Staff console fixtures: one account per role, a client signed in as any of them, and the
+API with a token per role."""
 
 from __future__ import annotations
 
@@ -6,9 +7,13 @@ import re
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlmodel import Session
 
-from digest.staff.accounts import add_user
+from digest.db import get_engine
+from digest.sample import load_lists_and_subscribers
+from digest.staff.accounts import add_user, create_api_token
 from digest.web.app import create_app
+from tests.conftest import make_settings
 
 PASSWORD = "a long staff password"
 ROLES = ("editor", "ops", "admin")
@@ -62,3 +67,15 @@ def signed_in(web_settings, staff):
     yield make
     for client in clients:
         client.close()
+
+
+def make_api(tmp_path, database_url, **overrides):
+    """The app over a database with the sample lists and one token per role."""
+    with Session(get_engine(database_url)) as session:
+        load_lists_and_subscribers(session)
+        tokens = {role: create_api_token(session, add_user(session, email=f"{role}@example.org",
+                                                           password="x" * 12, role=role), "test")
+                  for role in ROLES}
+        session.commit()
+    settings = make_settings(tmp_path, database_url, fetch_allowed_hosts=["localhost"], **overrides)
+    return TestClient(create_app(settings)), {role: {"Authorization": f"Bearer {t}"} for role, t in tokens.items()}

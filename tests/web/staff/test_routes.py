@@ -17,6 +17,7 @@ EDITOR_ONLY = [
     ("POST", "/staff/editions/1/envelope"), ("POST", "/staff/editions/1/add"),
     ("POST", "/api/editions/1/approve"), ("PATCH", "/api/editions/1/items/1"),
     ("DELETE", "/api/editions/1/items/1"), ("POST", "/api/editions/1/stories"),
+    ("POST", "/api/lists/morning-briefing/editions"),
 ]
 OPS_ONLY = [
     ("POST", "/staff/editions/1/send/start"), ("POST", "/staff/editions/1/send/pause"),
@@ -24,7 +25,7 @@ OPS_ONLY = [
     ("GET", "/staff/subscribers/export/morning-briefing"),
     ("POST", "/api/editions/1/send/start"), ("GET", "/api/subscribers?q=a"),
     ("GET", "/api/lists/morning-briefing/subscribers/export"), ("POST", "/api/sources"),
-    ("DELETE", "/api/sources/1"),
+    ("DELETE", "/api/sources/1"), ("POST", "/api/ingest"),
 ]
 
 

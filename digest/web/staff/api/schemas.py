@@ -1,0 +1,148 @@
+"""What the JSON API answers, as response models: the OpenAPI schema shows every field, and
+FastAPI checks each answer against them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+
+class Problem(BaseModel):
+    """A refusal: 401, 403, 404 or 409."""
+
+    detail: str = Field(description="Why, in words meant for a person.")
+
+
+class EditionSummary(BaseModel):
+    id: int
+    list_id: int
+    slot: datetime
+    status: str
+    subject: str
+
+
+class Item(BaseModel):
+    id: int
+    position: int = Field(description="1 = the top story.")
+    story_id: int
+    headline: str
+    summary: str
+    section: str
+    pinned: bool
+    score: float
+
+
+class EditionOut(BaseModel):
+    id: int
+    list_id: int
+    slot: datetime
+    status: str
+    subject: str
+    preheader: str
+    note: str | None = Field(description="Why the edition is held back or was skipped, if it is.")
+    items: list[Item]
+
+
+class BuiltEdition(EditionOut):
+    created: bool = Field(description="False when the draft for this slot existed already.")
+
+
+class Progress(BaseModel):
+    edition_id: int
+    status: str
+    counts: dict[str, int] = Field(description="Deliveries by ledger status.")
+    total: int
+    left: int
+    sent: int
+    deferred: int
+    bounced: int
+    failed: int
+    rate: float = Field(description="Messages a second over the last minutes.")
+    problem: str | None = Field(description="Why the send is not moving, if it is not.")
+    eta_seconds: int | None
+    percent: int
+
+
+class SourceOut(BaseModel):
+    id: int
+    name: str
+    url: str
+    section: str
+    weight: float
+    every_minutes: int
+    state: str = Field(description="active, paused or failing")
+    stories: int
+    last_success_at: datetime | None
+    last_error: str | None
+    consecutive_failures: int
+    next_poll_at: datetime | None
+
+
+class RemovedSource(BaseModel):
+    removed_stories: int
+
+
+class SubscriberHit(BaseModel):
+    id: int
+    email: str
+    name: str | None
+
+
+class ImportRow(BaseModel):
+    line: int
+    email: str
+    outcome: str = Field(description="added, updated or skipped")
+    reason: str
+
+
+class ImportReport(BaseModel):
+    counts: dict[str, int] = Field(description="Rows by outcome.")
+    rows: list[ImportRow]
+
+
+class Schedule(BaseModel):
+    send_time: str = Field(description="HH:MM in the list's time zone.")
+    timezone: str
+    next_send_at: datetime = Field(description="The next slot, in UTC.")
+    auto_approve: bool
+
+
+class ListOut(BaseModel):
+    id: int
+    slug: str
+    name: str
+    description: str
+    sections: list[str]
+    max_stories: int
+    min_stories: int
+    freshness_hours: int
+    per_source_cap: int
+    per_domain_cap: int
+    subscribers: int = Field(description="Confirmed subscribers.")
+    schedule: Schedule
+
+
+class IngestSource(BaseModel):
+    source: str
+    source_id: int | None
+    added: int
+    error: str | None
+    summary: str
+
+
+class IngestStarted(BaseModel):
+    queued: bool = Field(description="True: queued for the workers (a broker is set); the sources "
+                                     "were not fetched yet.")
+    sources: list[IngestSource] = Field(description="Per source fetched, when run here.")
+
+
+class TokenOut(BaseModel):
+    id: int
+    name: str
+    owner: str
+    created_at: datetime
+    last_used_at: datetime | None
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    state: str = Field(description="active, expired or revoked")
