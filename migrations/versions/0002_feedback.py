@@ -1,7 +1,7 @@
 """feedback: bounces, complaints and unsubscribes that come back after a mail left
 
-Revision ID: 0105_feedback
-Revises: 0104_subscriber_ids_never_reused
+Revision ID: 0002_feedback
+Revises: 0001_initial
 """
 from alembic import op
 import sqlalchemy as sa
@@ -9,8 +9,8 @@ import sqlmodel
 import digest.models
 
 
-revision = "0105_feedback"
-down_revision = "0104_subscriber_ids_never_reused"
+revision = "0002_feedback"
+down_revision = "0001_initial"
 branch_labels = None
 depends_on = None
 

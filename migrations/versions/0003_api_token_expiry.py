@@ -1,15 +1,15 @@
 """API tokens may expire and be revoked
 
-Revision ID: 0200_api_token_expiry_revocation
-Revises: 0104_subscriber_ids_never_reused
+Revision ID: 0003_api_token_expiry
+Revises: 0002_feedback
 """
 from alembic import op
 import sqlalchemy as sa
 import digest.models
 
 
-revision = "0200_api_token_expiry_revocation"
-down_revision = "0104_subscriber_ids_never_reused"
+revision = "0003_api_token_expiry"
+down_revision = "0002_feedback"
 branch_labels = None
 depends_on = None
 
