@@ -2,17 +2,74 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import NoReturn
 
 import typer
+from typer.core import TyperGroup
 
 from digest.ingest.clean import inert_text
 
+_DEBUG = "digest.debug"
+
+
+class _Root(TyperGroup):
+    """The `digest` command. A failure of what it depends on (the database down or not
+    migrated, the broker or Redis down, a bad setting) ends any command with a line or two
+    naming the setting to check (:func:`digest.diagnose.explain`), unless --debug asks for
+    the traceback. Anything else unexpected is a bug and keeps its traceback."""
+
+    def invoke(self, ctx: typer.Context):
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            # The reader went away (`digest ... | head`): stop quietly, without a traceback
+            # or another failed write when Python flushes stdout at exit.
+            _discard_stdout()
+            raise typer.Exit(1) from None
+        except Exception as exc:
+            if ctx.meta.get(_DEBUG):
+                raise
+            from digest.diagnose import explain
+
+            message = explain(exc, _settings_or_none())
+            if message is None:
+                raise
+            for line in message.splitlines():
+                typer.secho(f"error: {inert_text(line)}", fg="red", err=True)
+            raise typer.Exit(1) from None
+
+
+def _settings_or_none():
+    from digest.settings import get_settings
+
+    try:
+        return get_settings()
+    except Exception:  # the settings themselves are what failed
+        return None
+
+
+def _discard_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # not a real file (a test runner's buffer)
+        pass
+
+
 # Locals in tracebacks could print secrets (settings, tokens): keep them out.
 app = typer.Typer(
+    cls=_Root,
     help="Newsletter curation and email digest service. With DIGEST_BROKER_URL set, commands "
          "that do pipeline work enqueue Celery tasks; without it they run in-process.",
     no_args_is_help=True, add_completion=False, pretty_exceptions_show_locals=False)
+
+
+@app.callback()
+def _options(ctx: typer.Context, debug: bool = typer.Option(
+        False, "--debug", help="Show the full traceback of an error instead of a short message.")) -> None:
+    ctx.meta[_DEBUG] = debug
 
 
 def say(message: str = "", *, err: bool = False, nl: bool = True) -> None:
