@@ -8,6 +8,7 @@ Libraries are imported only once an exception is in hand, so no door pays for th
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -37,6 +38,33 @@ def explain(exc: BaseException, settings: Settings | None) -> str | None:
         return f"cannot reach Redis{_at(settings.shared_redis_url if settings else None)}: " \
                f"{_first_line(exc)} ({_redis_setting(settings)})"
     return None
+
+
+def current_settings() -> Settings | None:
+    """The process's settings, or None when they are what failed."""
+    from digest.settings import get_settings
+
+    try:
+        return get_settings()
+    except Exception:
+        return None
+
+
+class OneLineOutages(logging.Filter):
+    """On a logger that reports failed tasks (Celery's ``celery.app.trace``): a task that
+    failed because the database, the broker or Redis is down is logged as one line saying
+    so, not a traceback each time beat fires while the outage lasts."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is not None and (message := explain(exc, current_settings())):
+            task = record.args.get("name") if isinstance(record.args, dict) else None
+            record.msg, record.args = "task %s failed: %s", (task or record.name, message.replace("\n", "; "))
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+ONE_LINE_OUTAGES = OneLineOutages()
 
 
 def not_migrated(current: set[str], heads: set[str]) -> str:

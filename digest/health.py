@@ -30,7 +30,7 @@ def readiness(settings: Settings) -> list[Check]:
     """The database reachable and migrated to head; the broker and Redis reachable when set."""
     checks = database(settings)
     if settings.broker_url:
-        checks.append(_run("broker", settings, lambda: _broker(settings.broker_url)))
+        checks.append(broker(settings))
     if settings.redis_url and settings.redis_url != settings.broker_url:
         checks.append(_run("redis", settings, lambda: _redis(settings.redis_url)))
     return checks
@@ -54,6 +54,10 @@ def database(settings: Settings) -> list[Check]:
     if current != heads:
         return [reachable, Check("schema", False, not_migrated(current, heads))]
     return [reachable, Check("schema", True, f"at {', '.join(sorted(heads))}")]
+
+
+def broker(settings: Settings) -> Check:
+    return _run("broker", settings, lambda: _broker(settings.broker_url))
 
 
 def mail(settings: Settings) -> Check:

@@ -31,23 +31,14 @@ class _Root(TyperGroup):
         except Exception as exc:
             if ctx.meta.get(_DEBUG):
                 raise
-            from digest.diagnose import explain
+            from digest.diagnose import current_settings, explain
 
-            message = explain(exc, _settings_or_none())
+            message = explain(exc, current_settings())
             if message is None:
                 raise
             for line in message.splitlines():
                 typer.secho(f"error: {inert_text(line)}", fg="red", err=True)
             raise typer.Exit(1) from None
-
-
-def _settings_or_none():
-    from digest.settings import get_settings
-
-    try:
-        return get_settings()
-    except Exception:  # the settings themselves are what failed
-        return None
 
 
 def _discard_stdout() -> None:

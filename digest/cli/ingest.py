@@ -22,15 +22,12 @@ def ingest(
     settings = get_settings()
     if file and source_id is not None:
         fail("give --file or --source, not both")
-    if settings.broker_url and not file and source_id is None:
-        enqueue(settings, "digest.ingest_due")
-        say("ingest of due sources queued")
-        return
-    with session_scope(settings.database_url) as session:
-        if file:
+    if file:
+        with session_scope(settings.database_url) as session:
             report = ingest_file(session, file, settings=settings)
-            _print_file(report)
-        elif source_id is not None:
+        _print_file(report)
+    elif source_id is not None:
+        with session_scope(settings.database_url) as session:
             try:
                 source = get_source(session, source_id)
             except SourceError as exc:
@@ -38,26 +35,36 @@ def ingest(
             if not source.url.startswith(("http://", "https://")):
                 fail(f"source {source_id} is a local file ({source.url}): use --file")
             report = ingest_source(session, source, settings)
-            _print(report)
-        else:
-            total = len(due_source_ids(session))
-            if not total:
-                say("no source is due")
-                return
-            done = 0
-
-            def progress(one: IngestReport) -> None:
-                nonlocal done
-                done += 1
-                say(f"[{done}/{total}] {one.source}: {one.summary()}")
-
-            reports = ingest_due(session, settings, progress=progress)
-            failed = sum(1 for r in reports if r.error)
-            added = sum(r.added for r in reports)
-            say(f"{len(reports)} sources fetched, {failed} failed, {added} new stories")
-            return
+        _print(report)
+    else:
+        _ingest_due(settings)
+        return
     if report.error:
         raise typer.Exit(1)
+
+
+def _ingest_due(settings) -> None:
+    with session_scope(settings.database_url) as session:
+        total = len(due_source_ids(session))
+    if not total:
+        say("no source is due")
+        return
+    if settings.broker_url:
+        enqueue(settings, "digest.ingest_due")
+        say(f"ingest of {total} due sources queued")
+        return
+    done = 0
+
+    def progress(one: IngestReport) -> None:  # called once each source is committed
+        nonlocal done
+        done += 1
+        say(f"[{done}/{total}] {one.source}: {one.summary()}")
+
+    with session_scope(settings.database_url) as session:
+        reports = ingest_due(session, settings, progress=progress)
+    failed = sum(1 for r in reports if r.error)
+    added = sum(r.added for r in reports)
+    say(f"{len(reports)} sources fetched, {failed} failed, {added} new stories")
 
 
 def _print(report: IngestReport) -> None:

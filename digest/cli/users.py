@@ -22,9 +22,9 @@ def users_add(email: str, role: Role = typer.Option(..., "--role"),
     try:
         with session_scope(settings.database_url) as session:
             user = add_user(session, email=email, password=password, role=role)
-            say(f"added {user.email} ({user.role})")
     except AccountError as exc:
         fail(str(exc))
+    say(f"added {user.email} ({user.role})")
 
 
 @users_app.command("list")
@@ -32,8 +32,9 @@ def users_list() -> None:
     """Every staff account with its role."""
     settings = get_settings()
     with session_scope(settings.database_url) as session:
-        for user in session.exec(select(StaffUser).order_by(StaffUser.email)).all():
-            say(f"{user.email:40} {user.role:7} {'active' if user.active else 'disabled'}")
+        users = session.exec(select(StaffUser).order_by(StaffUser.email)).all()
+    for user in users:
+        say(f"{user.email:40} {user.role:7} {'active' if user.active else 'disabled'}")
 
 
 def _account(session, email: str) -> StaffUser:
@@ -48,7 +49,8 @@ def users_token(email: str, name: str = typer.Option("cli", "--name")) -> None:
     """Create an API token for a staff account; it is shown once."""
     settings = get_settings()
     with session_scope(settings.database_url) as session:
-        say(create_api_token(session, _account(session, email), name))
+        token = create_api_token(session, _account(session, email), name)
+    say(token)  # only once it is stored: a token shown and then rolled back would not work
 
 
 @users_app.command("password")
