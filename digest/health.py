@@ -28,12 +28,7 @@ class Check:
 
 def readiness(settings: Settings) -> list[Check]:
     """The database reachable and migrated to head; the broker and Redis reachable when set."""
-    checks = database(settings)
-    if settings.broker_url:
-        checks.append(broker(settings))
-    if settings.redis_url and settings.redis_url != settings.broker_url:
-        checks.append(_run("redis", settings, lambda: _redis(settings.redis_url)))
-    return checks
+    return database(settings) + queues(settings)
 
 
 def everything(settings: Settings) -> list[Check]:
@@ -56,8 +51,14 @@ def database(settings: Settings) -> list[Check]:
     return [reachable, Check("schema", True, f"at {', '.join(sorted(heads))}")]
 
 
-def broker(settings: Settings) -> Check:
-    return _run("broker", settings, lambda: _broker(settings.broker_url))
+def queues(settings: Settings) -> list[Check]:
+    """The broker and Redis (rate limits, connection and batch counts), those that are set."""
+    checks = []
+    if settings.broker_url:
+        checks.append(_run("broker", settings, lambda: _broker(settings.broker_url)))
+    if settings.redis_url and settings.redis_url != settings.broker_url:
+        checks.append(_run("redis", settings, lambda: _redis(settings.redis_url)))
+    return checks
 
 
 def mail(settings: Settings) -> Check:

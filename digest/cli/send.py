@@ -148,10 +148,10 @@ def _continue(settings: Settings, edition_id: int, batches: int, wait: bool) -> 
 
 
 def _broker_is_up(settings: Settings) -> None:
-    """With a broker, a command that will queue work first makes sure it can: otherwise it
-    would change the database and then fail to hand the work on."""
-    if settings.broker_url and not (check := health.broker(settings)).ok:
-        fail(check.detail)
+    """With a broker, a command that will queue work first makes sure it can (the broker and
+    Redis answer): otherwise it would change the database and then fail to hand work on."""
+    if failed := [check.detail for check in health.queues(settings) if not check.ok]:
+        fail("\n".join(failed))
 
 
 def _so_far(session, edition_id: int) -> str:
