@@ -15,9 +15,8 @@ from digest.celery_app import enqueue
 from digest.cli.common import app, fail, say
 from digest.db import session_scope
 from digest.mail.backends import get_backend
-from digest.send import control
+from digest.send import control, ledger
 from digest.send.control import Progress
-from digest.send import ledger
 from digest.send.service import (
     SendError, batches_for, format_outcomes, reconcile, run_batches, send_inline, start_send,
 )
