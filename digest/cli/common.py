@@ -77,3 +77,12 @@ def fail(message: str) -> NoReturn:
     """A one-line error on stderr and exit status 1: never a traceback for expected failures."""
     typer.secho(f"error: {inert_text(message)}", fg="red", err=True)
     raise typer.Exit(1)
+
+
+def require_queues(settings) -> None:
+    """With a broker, a command that will queue work first makes sure it can (the broker and
+    Redis answer): otherwise it would change the database and then fail to hand work on."""
+    from digest.health import queues
+
+    if failed := [check.detail for check in queues(settings) if not check.ok]:
+        fail("\n".join(failed))

@@ -5,7 +5,7 @@ from pathlib import Path
 import typer
 
 from digest.celery_app import enqueue
-from digest.cli.common import app, fail, say
+from digest.cli.common import app, fail, require_queues, say
 from digest.db import session_scope
 from digest.ingest.service import IngestReport, due_source_ids, ingest_due, ingest_file, ingest_source
 from digest.ingest.sources import SourceError, get_source
@@ -50,6 +50,7 @@ def _ingest_due(settings) -> None:
         say("no source is due")
         return
     if settings.broker_url:
+        require_queues(settings)
         enqueue(settings, "digest.ingest_due")
         say(f"ingest of {total} due sources queued")
         return

@@ -10,9 +10,8 @@ import time
 
 import typer
 
-from digest import health
 from digest.celery_app import enqueue
-from digest.cli.common import app, fail, say
+from digest.cli.common import app, fail, require_queues, say
 from digest.db import session_scope
 from digest.mail.backends import get_backend
 from digest.send import control, ledger
@@ -42,7 +41,7 @@ def send_start(
                 session, settings, get_backend(settings), edition_id, test_to))
         say(f"edition {edition_id}: test copy {message_id} sent to {test_to}")
         return
-    _broker_is_up(settings)
+    require_queues(settings)
     with session_scope(settings.database_url) as session:
         try:
             if not settings.broker_url:
@@ -85,7 +84,7 @@ def send_resume(edition_id: int,
                 wait: bool = typer.Option(False, "--wait", help="Show progress until the send is over.")) -> None:
     """Continue a paused send: nobody skipped, nobody sent twice."""
     settings = get_settings()
-    _broker_is_up(settings)
+    require_queues(settings)
     with session_scope(settings.database_url) as session:
         batches = _run(lambda: control.resume_send(session, settings, edition_id))
     say(f"edition {edition_id}: resumed")
@@ -106,7 +105,7 @@ def send_reconcile() -> None:
     """What beat does every minute, by hand: take back the rows of batches that died, settle
     finished sends, and send what is due (queued with a broker, here without one)."""
     settings = get_settings()
-    _broker_is_up(settings)
+    require_queues(settings)
     with session_scope(settings.database_url) as session:
         due = reconcile(session)
     if not due:
@@ -126,7 +125,7 @@ def send_retry_failed(
 ) -> None:
     """Try deferred and expired deliveries again now. Sent ones are never resent."""
     settings = get_settings()
-    _broker_is_up(settings)
+    require_queues(settings)
     with session_scope(settings.database_url) as session:
         rows, batches = _run(lambda: control.retry_failed(
             session, settings, edition_id, include_unknown=include_unknown))
@@ -144,13 +143,6 @@ def _continue(settings: Settings, edition_id: int, batches: int, wait: bool) -> 
     if batches:
         with session_scope(settings.database_url) as session:
             _say_report(edition_id, run_batches(session, settings, get_backend(settings), edition_id))
-
-
-def _broker_is_up(settings: Settings) -> None:
-    """With a broker, a command that will queue work first makes sure it can (the broker and
-    Redis answer): otherwise it would change the database and then fail to hand work on."""
-    if failed := [check.detail for check in health.queues(settings) if not check.ok]:
-        fail("\n".join(failed))
 
 
 def _so_far(session, edition_id: int) -> str:

@@ -44,7 +44,7 @@ def install(app: FastAPI) -> None:
     app.include_router(router)
     from kombu.exceptions import OperationalError as BrokerError
     from redis.exceptions import ConnectionError as RedisConnectionError
-    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.exc import OperationalError, ProgrammingError
 
     async def unavailable(request: Request, exc: Exception):
         message = explain(exc, request.app.state.settings)
@@ -58,5 +58,5 @@ def install(app: FastAPI) -> None:
         return page(request, "message.html", 503, title="Sorry",
                     message="The service is unavailable for a moment. Please try again later.")
 
-    for error in (DBAPIError, BrokerError, RedisConnectionError):
+    for error in (OperationalError, ProgrammingError, BrokerError, RedisConnectionError):
         app.add_exception_handler(error, unavailable)
