@@ -83,7 +83,7 @@ def bad_settings(exc) -> str:
 
 
 def _database(exc, settings: Settings | None) -> str | None:
-    from sqlalchemy.exc import OperationalError, ProgrammingError
+    from sqlalchemy.exc import OperationalError
 
     cause = _first_line(exc.orig) if exc.orig is not None else _first_line(exc)
     if getattr(exc.orig, "sqlstate", None) in _SCHEMA_BEHIND or cause.startswith(
@@ -92,9 +92,7 @@ def _database(exc, settings: Settings | None) -> str | None:
     if isinstance(exc, OperationalError):
         return f"cannot use the database{_at_database(settings)}: {cause} " \
                "(check DIGEST_DATABASE_URL and that the database server is running)"
-    if isinstance(exc, ProgrammingError):
-        return None  # a wrong query: a bug
-    return None
+    return None  # a constraint or a wrong query: the code's business, or a bug
 
 
 def _at_database(settings: Settings | None) -> str:

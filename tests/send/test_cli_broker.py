@@ -96,3 +96,22 @@ def test_pause_resume_and_cancel_refuse_what_they_cannot_do(broker, sqlite_sessi
     assert run("send", "retry-failed", edition.id).exit_code == 1
     assert run("send", "cancel", 999).output.strip() == "error: no edition 999"
     assert queued() == []
+
+
+def test_wait_ends_with_the_real_counts_and_fails_unless_sent(broker, sqlite_session, sqlite_settings):
+    run, queued = broker
+    world = sample_world(sqlite_session, sqlite_settings)
+    edition = approved_edition(sqlite_session, world["morning-briefing"])
+    sent = send_inline(sqlite_session, sqlite_settings, MemoryBackend(), edition.id).outcomes["sent"]
+    finished = run("send", "retry-failed", edition.id, "--wait")
+    assert finished.exit_code == 0, finished.output
+    assert finished.output.splitlines()[-1].startswith(
+        f"edition {edition.id}: sent  total {sent}  sent {sent}")
+    assert "[" not in finished.output  # no progress bar for a send that is over
+
+    other = approved_edition(sqlite_session, world["tech-and-science"])
+    assert run("send", "start", other.id).exit_code == 0
+    assert run("send", "pause", other.id).exit_code == 0
+    paused = run("send", "retry-failed", other.id, "--wait")
+    assert paused.exit_code == 1
+    assert paused.output.splitlines()[-1].startswith(f"edition {other.id}: paused  total ")
