@@ -16,7 +16,6 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
-
 #: Seconds to wait for PostgreSQL to accept a connection (a `connect_timeout` in the URL wins).
 CONNECT_TIMEOUT = 10
 
