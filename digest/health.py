@@ -108,7 +108,7 @@ class MailCheckError(Exception):
 
 def _relay(settings: Settings) -> str:
     from digest.mail.backends.smtp import SMTPBackend
-    from digest.mail.errors import ConnectionTrouble, MailError
+    from digest.mail.errors import CHECK_RELAY, ConnectionTrouble, MailError
 
     relay = SMTPBackend(host=settings.smtp_host, port=settings.smtp_port,
                         username=settings.smtp_username, password=settings.smtp_password,
@@ -118,8 +118,7 @@ def _relay(settings: Settings) -> str:
         relay.open()   # connect, EHLO, STARTTLS and login as configured
         relay.close()  # QUIT
     except ConnectionTrouble as exc:
-        raise MailCheckError(f"{exc.reason} (check DIGEST_SMTP_HOST, DIGEST_SMTP_PORT, "
-                             "DIGEST_SMTP_SSL, DIGEST_SMTP_STARTTLS)") from None
+        raise MailCheckError(f"{exc.reason} ({CHECK_RELAY})") from None
     except MailError as exc:
         raise MailCheckError(exc.reason) from None
     return f"relay {settings.smtp_host}:{settings.smtp_port} answers"

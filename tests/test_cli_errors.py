@@ -18,7 +18,7 @@ from digest.db import get_engine
 from digest.models import Edition
 from digest.settings import get_settings
 from tests.conftest import make_settings
-from tests.factories import sample_world
+from tests.factories import approved_edition, sample_world
 from tests.smtp_server import free_port
 from tests.workers import celery_worker, digest_env, wait_for
 
@@ -164,3 +164,18 @@ def test_a_worker_whose_database_is_down_logs_one_line_per_failed_task(tmp_path,
     assert "Traceback" not in text
     failures = [line for line in text.splitlines() if "task digest.reconcile failed" in line]
     assert all("cannot use the database" in line and "DIGEST_DATABASE_URL" in line for line in failures)
+
+
+def test_a_relay_that_is_down_names_the_smtp_settings(in_process, tmp_path):
+    url = f"sqlite:///{tmp_path / 'd.db'}"
+    migrate.upgrade(url)
+    with Session(get_engine(url), expire_on_commit=False) as session:
+        edition = approved_edition(session, sample_world(session, make_settings(tmp_path, url))["morning-briefing"])
+    relay = dict(database_url=url, mail_backend="smtp", smtp_host="127.0.0.1", smtp_port=str(free_port()),
+                 smtp_timeout="2", data_dir=str(tmp_path / "var"))
+    short_error(in_process("send", "start", str(edition.id), "--test-to", "editor@example.org", **relay),
+                "cannot connect to 127.0.0.1", "DIGEST_SMTP_HOST", "DIGEST_SMTP_PORT")
+    # A real send defers its rows and says why, with what to check, where ops look.
+    in_process("send", "start", str(edition.id), **relay)
+    status = in_process("send", "status", str(edition.id), **relay)
+    assert "relay unreachable since" in status.stdout and "check DIGEST_SMTP_HOST" in status.stdout
