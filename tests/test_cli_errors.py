@@ -112,6 +112,9 @@ def test_a_broker_that_is_down_is_one_line_and_nothing_changes(in_process, tmp_p
                        redis_url=redis_down), "DIGEST_REDIS_URL")
     with Session(get_engine(url)) as session:
         assert session.get(Edition, int(edition_id)).status == "approved"
+    both = short_error(in_process("send", "start", edition_id, database_url=url, broker_url=broker,
+                                  redis_url=redis_down), "DIGEST_BROKER_URL", "DIGEST_REDIS_URL")
+    assert len(both.splitlines()) == 2
     in_process("sources", "add", "https://feeds.example.org/rss", database_url=url)
     short_error(in_process("ingest", database_url=url, broker_url=broker), "DIGEST_BROKER_URL")
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from typer.core import TyperGroup
 
 from digest.ingest.clean import inert_text
+
+if TYPE_CHECKING:
+    from digest.settings import Settings
 
 _DEBUG = "digest.debug"
 
@@ -36,9 +39,7 @@ class _Root(TyperGroup):
             message = explain(exc, current_settings())
             if message is None:
                 raise
-            for line in message.splitlines():
-                typer.secho(f"error: {inert_text(line)}", fg="red", err=True)
-            raise typer.Exit(1) from None
+            fail_each(message.splitlines())
 
 
 def _discard_stdout() -> None:
@@ -79,10 +80,18 @@ def fail(message: str) -> NoReturn:
     raise typer.Exit(1)
 
 
-def require_queues(settings) -> None:
+def fail_each(errors: list[str]) -> NoReturn:
+    """:func:`fail` with several errors (settings, services), one line each."""
+    *first, last = errors
+    for error in first:
+        typer.secho(f"error: {inert_text(error)}", fg="red", err=True)
+    fail(last)
+
+
+def require_queues(settings: Settings) -> None:
     """With a broker, a command that will queue work first makes sure it can (the broker and
     Redis answer): otherwise it would change the database and then fail to hand work on."""
     from digest.health import queues
 
     if failed := [check.detail for check in queues(settings) if not check.ok]:
-        fail("\n".join(failed))
+        fail_each(failed)
