@@ -14,6 +14,7 @@ from digest.celery_app import enqueue
 from digest.cli.common import app, fail, require_queues, say
 from digest.db import session_scope
 from digest.mail.backends import get_backend
+from digest.models import EditionStatus
 from digest.send import control, ledger
 from digest.send.control import Progress
 from digest.send.service import (
@@ -175,7 +176,7 @@ def _describe(p: Progress) -> str:
 
 def _watch(settings: Settings, edition_id: int, interval: float = 1.0) -> None:
     """A progress line, redrawn while the edition is sending, then the real outcome: exit 1
-    unless it was sent (paused, cancelled)."""
+    if the send stopped short (paused, cancelled)."""
     drawn = False
     with session_scope(settings.database_url) as session:
         while True:
@@ -190,7 +191,8 @@ def _watch(settings: Settings, edition_id: int, interval: float = 1.0) -> None:
     if drawn:
         say()
     say(_describe(p))
-    if p.status != "sent":
+    # "sending" with nothing left is done: its last batch is marking it sent.
+    if p.status in (EditionStatus.PAUSED, EditionStatus.CANCELLED):
         raise typer.Exit(1)
 
 
