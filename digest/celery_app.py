@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 import tomllib
 import uuid
@@ -10,6 +11,7 @@ from datetime import timedelta
 from celery import Celery
 
 from digest import resource
+from digest.diagnose import ONE_LINE_OUTAGES
 from digest.settings import Settings
 
 # Redis redelivers a task that is not acknowledged within this time: it must exceed the
@@ -51,6 +53,8 @@ def make_celery(settings: Settings) -> Celery:
         beat_schedule=beat_schedule(),
         timezone="UTC",
     )
+    # The same filter object each time, so making the app again adds nothing.
+    logging.getLogger("celery.app.trace").addFilter(ONE_LINE_OUTAGES)
     return app
 
 

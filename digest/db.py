@@ -16,6 +16,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
+#: Seconds to wait for PostgreSQL to accept a connection (a `connect_timeout` in the URL wins).
+CONNECT_TIMEOUT = 10
+
 
 @lru_cache(maxsize=16)
 def get_engine(database_url: str) -> Engine:
@@ -26,7 +29,12 @@ def get_engine(database_url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # A database that does not answer fails the command (or /readyz) in seconds, not after
+    # the operating system's TCP timeout of minutes.
+    connect_args = ({"connect_timeout": CONNECT_TIMEOUT}
+                    if url.get_backend_name() == "postgresql" and "connect_timeout" not in url.query
+                    else {})
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -46,11 +46,13 @@ def run_demo(settings: Settings, say: Callable[[str], None]) -> None:
     migrate.upgrade(settings.database_url)
     with session_scope(settings.database_url) as session:
         lists_added, subscribers_added = load_lists_and_subscribers(session)
+        session.commit()  # each line is printed once what it reports is committed
         say(f"sample data: {lists_added} lists and {subscribers_added} subscribers added")
         say("\n== ingest")
         for path, feed in write_feeds(settings.data_dir / "sample-feeds"):
             report = ingest_file(session, path, name=feed["title"], section=feed["section"],
                                  weight=feed["weight"])
+            session.commit()
             say(f"  {feed['title']:<24} {report.found:2} entries, {report.added:2} new"
                 + (f"  REJECTED: {report.error}" if report.error else ""))
         total = session.exec(select(func.count()).select_from(Story)).one()

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
 from sqlalchemy import inspect, text
 
 from digest import resource
@@ -42,3 +45,9 @@ def restamp_folded(database_url: str) -> None:
 def revision(database_url: str, message: str) -> None:
     """Autogenerate a migration from the difference between the models and the database."""
     command.revision(alembic_config(database_url), message=message, autogenerate=True)
+
+
+def pending(connection: Connection, database_url: str) -> tuple[set[str], set[str]]:
+    """(the revisions the database is at, the heads this code has): equal when migrated."""
+    heads = set(ScriptDirectory.from_config(alembic_config(database_url)).get_heads())
+    return set(MigrationContext.configure(connection).get_current_heads()), heads

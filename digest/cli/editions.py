@@ -3,7 +3,7 @@
 Items are named by their position as `show` prints it (1 = the top story).
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import typer
@@ -42,7 +42,8 @@ def editions_build(list_slug: str = typer.Option(..., "--list", help="The list's
     """Build (or find) today's draft for a list."""
     with service_session() as session:
         digest_list = list_by_slug(session, list_slug)
-        show(session, build_draft(session, digest_list, todays_slot(digest_list)))
+        text = describe(session, build_draft(session, digest_list, todays_slot(digest_list)))
+    say(text)
 
 
 @editions_app.command("list")
@@ -54,20 +55,17 @@ def editions_list(list_slug: str | None = typer.Option(None, "--list", help="Onl
         if list_slug:
             query = query.where(Edition.list_id == list_by_slug(session, list_slug).id)
         rows = session.exec(query.order_by(Edition.slot.desc(), Edition.id.desc()).limit(limit)).all()
-        if not rows:
-            say("no editions")
-        for edition, slug in rows:
-            reason = hold_reason(edition)
-            say(f"{edition.id:5}  {slug:<20} {edition.slot:%Y-%m-%d %H:%M} UTC  "
-                       f"{edition.status:<9} {len(items(session, edition.id)):3} stories"
-                       + (f"  ({reason})" if reason else ""))
+        lines = [f"{edition.id:5}  {slug:<20} {edition.slot:%Y-%m-%d %H:%M} UTC  "
+                 f"{edition.status:<9} {len(items(session, edition.id)):3} stories"
+                 + (f"  ({reason})" if (reason := hold_reason(edition)) else "")
+                 for edition, slug in rows]
+    say("\n".join(lines) or "no editions")
 
 
 @editions_app.command("show")
 def editions_show(edition_id: int = EDITION) -> None:
     """An edition's state, subject, preheader and stories with their summaries."""
-    with service_session() as session:
-        show(session, get_edition(session, edition_id))
+    change_and_show(edition_id, lambda session: None)
 
 
 @editions_app.command("approve")
@@ -82,17 +80,15 @@ def editions_approve(edition_id: int = EDITION) -> None:
 def editions_move(edition_id: int = EDITION, number: int = NUMBER,
                   to: int = typer.Option(..., "--to", help="The new position (1 = top).")) -> None:
     """Move a story to another position."""
-    with service_session() as session:
-        editor.move_item(session, edition_id, item_at(session, edition_id, number).id, to - 1)
-        show(session, get_edition(session, edition_id))
+    change_and_show(edition_id, lambda session: editor.move_item(
+        session, edition_id, item_at(session, edition_id, number).id, to - 1))
 
 
 @editions_app.command("remove")
 def editions_remove(edition_id: int = EDITION, number: int = NUMBER) -> None:
     """Take a story out of a draft."""
-    with service_session() as session:
-        editor.remove_item(session, edition_id, item_at(session, edition_id, number).id)
-        show(session, get_edition(session, edition_id))
+    change_and_show(edition_id, lambda session: editor.remove_item(
+        session, edition_id, item_at(session, edition_id, number).id))
 
 
 @editions_app.command("add")
@@ -100,19 +96,17 @@ def editions_add(edition_id: int = EDITION,
                  url: str = typer.Argument(..., help="The story's URL (fetched if not stored yet)."),
                  at: int | None = typer.Option(None, "--at", help="Position (default: last).")) -> None:
     """Add a story by URL: a stored story, or the page fetched as an editor's pick."""
-    with service_session() as session:
-        editor.add_story(session, edition_id, url, position=None if at is None else at - 1,
-                         limits=limits_from(get_settings()))
-        show(session, get_edition(session, edition_id))
+    change_and_show(edition_id, lambda session: editor.add_story(
+        session, edition_id, url, position=None if at is None else at - 1,
+        limits=limits_from(get_settings())))
 
 
 @editions_app.command("pin")
 def editions_pin(edition_id: int = EDITION, number: int = NUMBER,
                  off: bool = typer.Option(False, "--off", help="Unpin instead.")) -> None:
     """Pin a story: it moves to the top and leads the edition."""
-    with service_session() as session:
-        editor.pin_item(session, edition_id, item_at(session, edition_id, number).id, not off)
-        show(session, get_edition(session, edition_id))
+    change_and_show(edition_id, lambda session: editor.pin_item(
+        session, edition_id, item_at(session, edition_id, number).id, not off))
 
 
 @editions_app.command("edit")
@@ -122,10 +116,9 @@ def editions_edit(edition_id: int = EDITION, number: int = NUMBER,
     """Rewrite a story's headline and/or summary."""
     if headline is None and summary is None:
         fail("give --headline and/or --summary")
-    with service_session() as session:
-        editor.edit_item(session, edition_id, item_at(session, edition_id, number).id,
-                         headline=headline, summary=summary)
-        show(session, get_edition(session, edition_id))
+    change_and_show(edition_id, lambda session: editor.edit_item(
+        session, edition_id, item_at(session, edition_id, number).id,
+        headline=headline, summary=summary))
 
 
 @editions_app.command("subject")
@@ -135,9 +128,16 @@ def editions_subject(edition_id: int = EDITION,
     """Set the subject line and/or the preheader."""
     if subject is None and preheader is None:
         fail("give --subject and/or --preheader")
+    change_and_show(edition_id, lambda session: editor.edit_envelope(
+        session, edition_id, subject=subject, preheader=preheader))
+
+
+def change_and_show(edition_id: int, change: Callable[[Session], object]) -> None:
+    """Apply `change` to the edition, then print it as it now is, once that is committed."""
     with service_session() as session:
-        editor.edit_envelope(session, edition_id, subject=subject, preheader=preheader)
-        show(session, get_edition(session, edition_id))
+        change(session)
+        text = describe(session, get_edition(session, edition_id))
+    say(text)
 
 
 def list_by_slug(session: Session, slug: str) -> DigestList:
@@ -161,20 +161,22 @@ def item_at(session: Session, edition_id: int, number: int) -> EditionItem:
     return current[number - 1]
 
 
-def show(session: Session, edition: Edition) -> None:
-    say(f"edition {edition.id} [{edition.status}] slot {edition.slot:%Y-%m-%d %H:%M} UTC")
+def describe(session: Session, edition: Edition) -> str:
+    """The edition as `show` prints it. Commands print it after their transaction commits:
+    a reader that goes away mid-print (`| head`) must not undo what the text reports."""
+    lines = [f"edition {edition.id} [{edition.status}] slot {edition.slot:%Y-%m-%d %H:%M} UTC"]
     if reason := hold_reason(edition):
-        say(f"  held: {reason}")
+        lines.append(f"  held: {reason}")
     elif edition.note:
-        say(f"  note: {edition.note}")
+        lines.append(f"  note: {edition.note}")
     if edition.subject:
-        say(f"  subject: {edition.subject}")
+        lines.append(f"  subject: {edition.subject}")
     if edition.preheader:
-        say(f"  preheader: {edition.preheader}")
+        lines.append(f"  preheader: {edition.preheader}")
     for item in items(session, edition.id):
         pin = "pinned " if item.pinned else ""
-        say(f"  {item.position + 1:2}. {pin}[{item.section}] {item.headline}")
-        say(f"      {item.summary}")
-    counts = ledger.counts(session, edition.id)
-    if counts:
-        say(f"  deliveries: {format_outcomes(counts)}")
+        lines.append(f"  {item.position + 1:2}. {pin}[{item.section}] {item.headline}")
+        lines.append(f"      {item.summary}")
+    if counts := ledger.counts(session, edition.id):
+        lines.append(f"  deliveries: {format_outcomes(counts)}")
+    return "\n".join(lines)

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import typer
 
-from digest.cli.common import app, fail, say
+from digest.cli.common import app, fail, require_queues, say
 from digest.db import session_scope
-from digest.ingest.service import IngestReport, ingest_due_or_queue, ingest_file, ingest_source
+from digest.ingest.service import IngestReport, due_source_ids, ingest_due_or_queue, ingest_file, ingest_source
 from digest.ingest.sources import SourceError, get_source
 from digest.settings import Settings, get_settings
 
@@ -21,14 +21,12 @@ def ingest(
     settings = get_settings()
     if file and source_id is not None:
         fail("give --file or --source, not both")
-    if not file and source_id is None:
-        _ingest_due(settings)
-        return
-    with session_scope(settings.database_url) as session:
-        if file:
+    if file:
+        with session_scope(settings.database_url) as session:
             report = ingest_file(session, file, settings=settings)
-            _print_file(report)
-        elif source_id is not None:
+        _print_file(report)
+    elif source_id is not None:
+        with session_scope(settings.database_url) as session:
             try:
                 source = get_source(session, source_id)
             except SourceError as exc:
@@ -36,27 +34,35 @@ def ingest(
             if not source.url.startswith(("http://", "https://")):
                 fail(f"source {source_id} is a local file ({source.url}): use --file")
             report = ingest_source(session, source, settings)
-            _print(report)
+        _print(report)
+    else:
+        _ingest_due(settings)
+        return
     if report.error:
         raise typer.Exit(1)
 
 
 def _ingest_due(settings: Settings) -> None:
+    with session_scope(settings.database_url) as session:
+        total = len(due_source_ids(session))
+    if not total:
+        say("no source is due")
+        return
+    if settings.broker_url:
+        require_queues(settings)
     done = 0
 
-    def progress(one: IngestReport, due: int) -> None:
+    def progress(one: IngestReport, due: int) -> None:  # called once each source is committed
         nonlocal done
         done += 1
         say(f"[{done}/{due}] {one.source}: {one.summary()}")
 
     reports = ingest_due_or_queue(settings, progress=progress)
     if reports is None:
-        say("ingest of due sources queued")
-    elif not reports:
-        say("no source is due")
-    else:
-        failed = sum(1 for r in reports if r.error)
-        say(f"{len(reports)} sources fetched, {failed} failed, {sum(r.added for r in reports)} new stories")
+        say(f"ingest of {total} due sources queued")
+        return
+    failed = sum(1 for r in reports if r.error)
+    say(f"{len(reports)} sources fetched, {failed} failed, {sum(r.added for r in reports)} new stories")
 
 
 def _print(report: IngestReport) -> None:

@@ -50,7 +50,8 @@ def _rules_command(change: Callable[..., DigestList]) -> Callable[..., None]:
                 auto_approve: bool | None = AUTO_APPROVE) -> None:
         rules = _given(locals())
         with service_session() as session:
-            describe(change(session, slug, **rules))
+            text = describe(change(session, slug, **rules))
+        say(text)
 
     return command
 
@@ -64,18 +65,15 @@ lists_app.command("update", help="Change some of a list's rules; the others stay
 def lists_list() -> None:
     """Every list with its rules."""
     with service_session() as session:
-        found = all_lists(session)
-        if not found:
-            say("no lists")
-        for digest_list in found:
-            describe(digest_list)
+        text = "\n".join(describe(digest_list) for digest_list in all_lists(session))
+    say(text or "no lists")
 
 
-def describe(digest_list: DigestList) -> None:
+def describe(digest_list: DigestList) -> str:
     sections = ", ".join(digest_list.sections) or "all sections"
     approval = "auto-approve" if digest_list.auto_approve else "editor approves"
-    say(f"{digest_list.slug}: {digest_list.name}\n"
-               f"  {digest_list.send_time} {digest_list.timezone}, {approval}; {sections}\n"
-               f"  {digest_list.min_stories}-{digest_list.max_stories} stories from the last "
-               f"{digest_list.freshness_hours} h, at most {digest_list.per_source_cap} per source "
-               f"and {digest_list.per_domain_cap} per site")
+    return (f"{digest_list.slug}: {digest_list.name}\n"
+            f"  {digest_list.send_time} {digest_list.timezone}, {approval}; {sections}\n"
+            f"  {digest_list.min_stories}-{digest_list.max_stories} stories from the last "
+            f"{digest_list.freshness_hours} h, at most {digest_list.per_source_cap} per source "
+            f"and {digest_list.per_domain_cap} per site")

@@ -11,13 +11,14 @@ import time
 import typer
 
 from digest.celery_app import enqueue
-from digest.cli.common import app, fail, say
+from digest.cli.common import app, fail, require_queues, say
 from digest.db import session_scope
 from digest.mail.backends import get_backend
-from digest.send import control
+from digest.models import EditionStatus
+from digest.send import control, ledger
 from digest.send.control import Progress
 from digest.send.service import (
-    SendError, batches_for, format_outcomes, reconcile, run_batches, send_inline,
+    SendError, batches_for, format_outcomes, reconcile, run_batches, send_inline, start_send,
 )
 from digest.settings import Settings, get_settings
 
@@ -41,15 +42,24 @@ def send_start(
                 session, settings, get_backend(settings), edition_id, test_to))
         say(f"edition {edition_id}: test copy {message_id} sent to {test_to}")
         return
-    if settings.broker_url:
-        enqueue(settings, "digest.start_send", edition_id)
-        say(f"edition {edition_id}: send queued")
-        if wait:
-            _watch(settings, edition_id)
-        return
+    require_queues(settings)
     with session_scope(settings.database_url) as session:
-        report = _run(lambda: send_inline(session, settings, get_backend(settings), edition_id))
-    _say_report(edition_id, report)
+        try:
+            if not settings.broker_url:
+                report = send_inline(session, settings, get_backend(settings), edition_id)
+            else:
+                # Started here, as the console does, so that a refusal (no such edition, not
+                # approved, already sent, the pre-send check) is this command's error; only
+                # the batches go to the workers.
+                batches = start_send(session, settings, edition_id)
+        except SendError as exc:
+            session.rollback()
+            fail(f"{exc}{_so_far(session, edition_id)}")
+    if not settings.broker_url:
+        _say_report(edition_id, report)
+        return
+    say(f"edition {edition_id}: send started, {batches} batches queued")
+    _continue(settings, edition_id, batches, wait)
 
 
 @send_app.command("status")
@@ -57,7 +67,8 @@ def send_status(edition_id: int) -> None:
     """The send's state and ledger counts, its current rate and time to finish."""
     settings = get_settings()
     with session_scope(settings.database_url) as session:
-        say(_describe(_run(lambda: control.progress(session, edition_id))))
+        progress = _run(lambda: control.progress(session, edition_id))
+    say(_describe(progress))
 
 
 @send_app.command("pause")
@@ -74,6 +85,7 @@ def send_resume(edition_id: int,
                 wait: bool = typer.Option(False, "--wait", help="Show progress until the send is over.")) -> None:
     """Continue a paused send: nobody skipped, nobody sent twice."""
     settings = get_settings()
+    require_queues(settings)
     with session_scope(settings.database_url) as session:
         batches = _run(lambda: control.resume_send(session, settings, edition_id))
     say(f"edition {edition_id}: resumed")
@@ -94,6 +106,7 @@ def send_reconcile() -> None:
     """What beat does every minute, by hand: take back the rows of batches that died, settle
     finished sends, and send what is due (queued with a broker, here without one)."""
     settings = get_settings()
+    require_queues(settings)
     with session_scope(settings.database_url) as session:
         due = reconcile(session)
     if not due:
@@ -113,6 +126,7 @@ def send_retry_failed(
 ) -> None:
     """Try deferred and expired deliveries again now. Sent ones are never resent."""
     settings = get_settings()
+    require_queues(settings)
     with session_scope(settings.database_url) as session:
         rows, batches = _run(lambda: control.retry_failed(
             session, settings, edition_id, include_unknown=include_unknown))
@@ -130,6 +144,12 @@ def _continue(settings: Settings, edition_id: int, batches: int, wait: bool) -> 
     if batches:
         with session_scope(settings.database_url) as session:
             _say_report(edition_id, run_batches(session, settings, get_backend(settings), edition_id))
+
+
+def _so_far(session, edition_id: int) -> str:
+    """What the edition's deliveries came to, for a refusal to send it (again)."""
+    counts = ledger.counts(session, edition_id)
+    return f" (its deliveries: {format_outcomes(counts)})" if counts else ""
 
 
 def _run(action):
@@ -155,19 +175,25 @@ def _describe(p: Progress) -> str:
 
 
 def _watch(settings: Settings, edition_id: int, interval: float = 1.0) -> None:
-    """A progress line, redrawn until the edition leaves `sending` (or nothing is left)."""
+    """A progress line, redrawn while the edition is sending, then the real outcome: exit 1
+    if the send stopped short (paused, cancelled)."""
+    drawn = False
     with session_scope(settings.database_url) as session:
         while True:
             p = control.progress(session, edition_id)
-            done = p.total - p.left
-            bar = _bar(done, p.total)
-            typer.echo("\r", nl=False)  # the one control character the CLI prints: a redraw
-            say(f"{bar} {_describe(p)}", nl=False)
             if p.status not in ("approved", "sending") or (p.total and not p.left):
                 break
+            typer.echo("\r", nl=False)  # the one control character the CLI prints: a redraw
+            say(f"{_bar(p.total - p.left, p.total)} {_describe(p)}", nl=False)
+            drawn = True
             session.rollback()  # a fresh snapshot next time
             time.sleep(interval)
-    say()
+    if drawn:
+        say()
+    say(_describe(p))
+    # "sending" with nothing left is done: its last batch is marking it sent.
+    if p.status in (EditionStatus.PAUSED, EditionStatus.CANCELLED):
+        raise typer.Exit(1)
 
 
 def _bar(done: int, total: int, width: int = 24) -> str:

@@ -27,10 +27,10 @@ def sources_add(
         with session_scope(get_settings().database_url) as session:
             source = add_source(session, url=url, name=name, section=section, weight=weight,
                                 every_minutes=every_minutes)
-            say(f"source {source.id} added: {source.name} [{source.section}] "
-                       f"every {source.poll_interval_minutes} min")
     except SourceError as exc:
         fail(str(exc))
+    say(f"source {source.id} added: {source.name} [{source.section}] "
+        f"every {source.poll_interval_minutes} min")
 
 
 @sources_app.command("list")
@@ -38,18 +38,18 @@ def sources_list() -> None:
     """Every source with its state, last success, last error and next poll."""
     with session_scope(get_settings().database_url) as session:
         rows = list_sources(session)
-        if not rows:
-            say("no sources (add one with `digest sources add URL`)")
-        for row in rows:
-            s = row.source
-            say(f"{s.id:>4}  {s.name}  [{s.section}, weight {s.weight:g}, every "
-                       f"{s.poll_interval_minutes} min]  {row.state}, {row.stories} stories")
-            say(f"      {s.url}")
-            say(f"      last success {_when(s.last_success_at)}, next poll "
-                       f"{'paused' if not s.active else _when(row.next_poll_at) if row.next_poll_at else 'due now'}, "
-                       f"consecutive failures {s.consecutive_failures}")
-            if s.last_error:
-                say(f"      last error ({_when(s.last_error_at)}): {s.last_error}")
+    if not rows:
+        say("no sources (add one with `digest sources add URL`)")
+    for row in rows:
+        s = row.source
+        say(f"{s.id:>4}  {s.name}  [{s.section}, weight {s.weight:g}, every "
+            f"{s.poll_interval_minutes} min]  {row.state}, {row.stories} stories")
+        say(f"      {s.url}")
+        say(f"      last success {_when(s.last_success_at)}, next poll "
+            f"{'paused' if not s.active else _when(row.next_poll_at) if row.next_poll_at else 'due now'}, "
+            f"consecutive failures {s.consecutive_failures}")
+        if s.last_error:
+            say(f"      last error ({_when(s.last_error_at)}): {s.last_error}")
 
 
 @sources_app.command("pause")
@@ -79,9 +79,9 @@ def _change(source_id: int, action, done: str) -> None:
     try:
         with session_scope(get_settings().database_url) as session:
             source = action(session, source_id)
-            say(f"source {source.id} ({source.name}) {done}")
     except SourceError as exc:
         fail(str(exc))
+    say(f"source {source.id} ({source.name}) {done}")
 
 
 def _when(moment: datetime | None) -> str:

@@ -27,9 +27,9 @@ def users_add(email: str, role: Role = typer.Option(..., "--role"),
     try:
         with session_scope(settings.database_url) as session:
             user = add_user(session, email=email, password=password, role=role)
-            say(f"added {user.email} ({user.role})")
     except AccountError as exc:
         fail(str(exc))
+    say(f"added {user.email} ({user.role})")
 
 
 @users_app.command("list")
@@ -37,8 +37,9 @@ def users_list() -> None:
     """Every staff account with its role."""
     settings = get_settings()
     with session_scope(settings.database_url) as session:
-        for user in session.exec(select(StaffUser).order_by(StaffUser.email)).all():
-            say(f"{user.email:40} {user.role:7} {'active' if user.active else 'disabled'}")
+        users = session.exec(select(StaffUser).order_by(StaffUser.email)).all()
+    for user in users:
+        say(f"{user.email:40} {user.role:7} {'active' if user.active else 'disabled'}")
 
 
 def _account(session, email: str) -> StaffUser:

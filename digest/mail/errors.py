@@ -46,6 +46,10 @@ class UnknownOutcome(MailError):
     """The connection broke after the message was sent and before the server answered."""
 
 
+#: What to check when the relay cannot be reached: said wherever that is reported.
+CHECK_RELAY = "check DIGEST_SMTP_HOST, DIGEST_SMTP_PORT, DIGEST_SMTP_SSL and DIGEST_SMTP_STARTTLS"
+
+
 class ConnectionTrouble(MailError):
     """The relay could not be reached, refused the session, or dropped it before a message
     went out: nothing was sent. `busy` marks a relay at its connection limit (421 at the

@@ -17,7 +17,7 @@ from sqlalchemy import update
 from sqlmodel import Session
 
 from digest.mail.backends.base import MailBackend
-from digest.mail.errors import MailError
+from digest.mail.errors import CHECK_RELAY, ConnectionTrouble, MailError, TemporaryFailure
 from digest.models import DeliveryStatus, DigestList, Edition, EditionStatus, utcnow
 from digest.send import ledger, problems
 from digest.render.variants import ALL
@@ -148,7 +148,10 @@ def send_test(session: Session, settings: Settings, backend: MailBackend, editio
         with backend:
             backend.send(message)
     except MailError as exc:
-        raise SendError(f"test copy to {bare} failed: {exc.reason}") from None
+        # No reply code: the relay was never reached (a reply would carry one).
+        unreached = isinstance(exc, ConnectionTrouble | TemporaryFailure) and exc.code is None
+        hint = f" ({CHECK_RELAY})" if unreached else ""
+        raise SendError(f"test copy to {bare} failed: {exc.reason}{hint}") from None
     return message_id
 
 

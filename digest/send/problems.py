@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import func, update
 from sqlmodel import Session
 
+from digest.mail.errors import CHECK_RELAY
 from digest.models import Edition, utcnow
 
 E = Edition.__table__
@@ -43,4 +44,5 @@ def describe(problem: str | None, since: datetime | None) -> str | None:
         return None
     kind, _, error = problem.partition(": ")
     when = f" since {since:%H:%M} UTC" if since else ""
-    return f"{kind}{when}: {error}"
+    hint = f" ({CHECK_RELAY})" if kind == UNREACHABLE else ""
+    return f"{kind}{when}: {error}{hint}"

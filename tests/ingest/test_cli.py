@@ -86,8 +86,12 @@ def test_with_a_broker_the_due_run_is_queued_for_the_workers(run, redis_url, mon
     monkeypatch.setenv("DIGEST_CELERY_QUEUE", queue)
     client = redis.Redis.from_url(redis_url)
     try:
+        # Nothing due: nothing is queued for nothing.
+        assert run("ingest").output.strip() == "no source is due"
+        assert client.llen(queue) == 0
+        run("sources", "add", "https://feeds.example.org/rss", "--name", "Feeds")
         result = run("ingest")
-        assert result.exit_code == 0 and result.output.strip() == "ingest of due sources queued"
+        assert result.exit_code == 0 and result.output.strip() == "ingest of 1 due sources queued"
         (message,) = client.lrange(queue, 0, -1)
         assert json.loads(message)["headers"]["task"] == "digest.ingest_due"
     finally:
