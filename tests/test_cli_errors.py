@@ -35,7 +35,7 @@ def in_process(monkeypatch):
     def run(*args: str, **settings) -> subprocess.CompletedProcess:
         for name in [name for name in os.environ if name.startswith("DIGEST_")]:
             monkeypatch.delenv(name)
-        for name, value in {"secret_key": "test-secret", **settings}.items():
+        for name, value in {"environment": "development", "secret_key": "test-secret", **settings}.items():
             monkeypatch.setenv(f"DIGEST_{name.upper()}", value)
         get_settings.cache_clear()
         try:
