@@ -6,6 +6,7 @@ from typing import NoReturn
 
 import typer
 
+from digest import logs
 from digest.ingest.clean import inert_text
 
 # Locals in tracebacks could print secrets (settings, tokens): keep them out.
@@ -13,6 +14,12 @@ app = typer.Typer(
     help="Newsletter curation and email digest service. With DIGEST_BROKER_URL set, commands "
          "that do pipeline work enqueue Celery tasks; without it they run in-process.",
     no_args_is_help=True, add_completion=False, pretty_exceptions_show_locals=False)
+
+
+@app.callback()
+def _logging() -> None:
+    # Log lines go to stderr (DIGEST_LOG_LEVEL, DIGEST_LOG_FORMAT); stdout is the output.
+    logs.configure()
 
 
 def say(message: str = "", *, err: bool = False, nl: bool = True) -> None:

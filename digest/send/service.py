@@ -6,7 +6,9 @@ tasks call the very same ones.
 
 from __future__ import annotations
 
+import logging
 import math
+import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -15,6 +17,8 @@ from functools import lru_cache, partial
 from sqlalchemy import func, update
 from sqlmodel import Session, select
 
+from digest import metrics
+from digest.logs import event
 from digest.mail.backends.base import MailBackend
 from digest.mail.dkim import DKIMSigner
 from digest.mail.message import MailTemplate, OutgoingMessage, message_id
@@ -26,9 +30,12 @@ from digest.render.checks import check_edition, format_findings
 from digest.render.digest import Rendered, personal_values, render_edition, render_variant
 from digest.render.variants import ALL, variant_key
 from digest.send import lanes, ledger, problems
+from digest.send.ledger import format_outcomes
 from digest.send.ratelimit import limiter_for
 from digest.settings import Settings
 from digest.subscribers.suppression import email_hash
+
+log = logging.getLogger(__name__)
 
 
 class SendError(Exception):
@@ -45,10 +52,6 @@ class BatchReport:
     def add(self, status: DeliveryStatus, n: int = 1) -> None:
         if n:
             self.outcomes[str(status)] = self.outcomes.get(str(status), 0) + n
-
-
-def format_outcomes(outcomes: dict[str, int]) -> str:
-    return ", ".join(f"{n} {status}" for status, n in sorted(outcomes.items())) or "nothing to send"
 
 
 def start_send(session: Session, settings: Settings, edition_id: int) -> int:
@@ -83,7 +86,11 @@ def start_send(session: Session, settings: Settings, edition_id: int) -> int:
     ledger.assign_variants(session, edition_id, variant_groups(session, edition))
     prepare_variants(session, settings, edition, shared)
     session.commit()
-    return batches_for(settings, rows)
+    batches = batches_for(settings, rows)
+    event(log, "send_started", "send of edition {edition} ({list}) started: {deliveries} deliveries, "
+          "{batches} batches", edition=edition_id, list=session.get(DigestList, edition.list_id).slug,
+          deliveries=rows, batches=batches)
+    return batches
 
 
 def variant_groups(session: Session, edition: Edition) -> dict[str, list[int]]:
@@ -135,6 +142,8 @@ def send_batch(session: Session, settings: Settings, backend: MailBackend, editi
     if not rows:
         ledger.finish_edition(session, edition_id)
         return report
+    started = time.monotonic()
+    templates = Templates(session, settings, edition)
     subscribers = {s.id: s for s in session.exec(
         select(Subscriber).where(Subscriber.id.in_([row[1] for row in rows]))).all()}
     suppressed = set(session.exec(select(Suppression.email_hash).where(
@@ -144,14 +153,14 @@ def send_batch(session: Session, settings: Settings, backend: MailBackend, editi
                if sid not in subscribers or email_hash(subscribers[sid].email) in suppressed]
     ledger.mark(session, skipped, DeliveryStatus.SKIPPED, "address is suppressed", token)
     report.add(DeliveryStatus.SKIPPED, len(skipped))
-    templates = Templates(session, settings, edition)
     skipped_ids = set(skipped)
     todo = deque(
         lanes.Row(did, attempts, partial(_message, settings, templates.get(key), edition, subscribers[sid]))
         for did, sid, key, attempts in rows if did not in skipped_ids)
     session.commit()  # no transaction left open on this connection while the batch runs
     with ledger.writer(session, token, edition.list_id) as writer:
-        run = lanes.Run(settings, edition.send_started_at, writer, limiter_for(settings), todo)
+        run = lanes.Run(settings, edition.send_started_at, writer, limiter_for(settings), todo,
+                        templates.digest_list.slug)
         with backend.lanes(settings.smtp_connections) as connections:
             lanes.run_lanes(run, connections,
                             renew=lambda: writer.renew(settings.delivery_lease_seconds),
@@ -162,8 +171,20 @@ def send_batch(session: Session, settings: Settings, backend: MailBackend, editi
     report.add(DeliveryStatus.SKIPPED, len(run.skipped))
     _settle_stop(session, settings, edition_id, token, run, report)
     ledger.release(session, token)
+    _observe(edition_id, run.list_slug, report, time.monotonic() - started)
     ledger.finish_edition(session, edition_id)
     return report
+
+
+def _observe(edition_id: int, slug: str, report: BatchReport, seconds: float) -> None:
+    """The batch in the metrics (rows skipped before sending; lanes count the rest) and the log."""
+    metrics.MESSAGES.labels(DeliveryStatus.SKIPPED.value, slug).inc(report.outcomes.get(DeliveryStatus.SKIPPED, 0))
+    metrics.BATCH_DURATION.observe(seconds)
+    counts = {"sent": 0, "deferred": 0, "failed": 0, "bounced": 0, **report.outcomes}
+    event(log, "batch_finished", "edition {edition} batch ({list}): {summary} in {duration_seconds} s",
+          level=logging.WARNING if report.note else logging.INFO, edition=edition_id, list=slug,
+          summary=format_outcomes(report.outcomes) + (f" ({report.note})" if report.note else ""),
+          duration_seconds=round(seconds, 3), note=report.note, **counts)
 
 
 def _settle_stop(session: Session, settings: Settings, edition_id: int, token: str,
