@@ -7,12 +7,15 @@ Records go to stderr, so a command's output on stdout stays clean for pipes.
 
 Application events go through :func:`event`: one readable line in text, the same words
 plus each field (and ``event``: its name) in JSON. No event carries an email address:
-subscribers are named by id.
+subscribers are named by id. Relays echo the recipient in their replies ("550 5.1.1
+<bob@example.com>: ..."), and those replies are logged as reasons, so every line is also
+scrubbed of anything that looks like an address before it leaves.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import time
 from typing import Literal
@@ -21,6 +24,10 @@ from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+_ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
+REDACTED = "<address>"
+#: At DEBUG, SQLAlchemy would log every statement with its parameters (addresses among them).
+QUIET = {"sqlalchemy": logging.WARNING}
 
 
 class LogSettings(BaseSettings):
@@ -59,7 +66,7 @@ class _Stderr(logging.StreamHandler):
 _handler: logging.Handler | None = None
 
 
-def configure(settings: LogSettings | None = None) -> None:
+def configure(settings: LogSettings | None = None) -> logging.Handler:
     """Send the root logger's records at the configured level to stderr, in the configured
     format. Calling it again replaces only what it installed (pytest's capture stays)."""
     global _handler
@@ -71,22 +78,34 @@ def configure(settings: LogSettings | None = None) -> None:
         root.removeHandler(_handler)
     root.addHandler(handler)
     root.setLevel(settings.log_level)
+    for name, level in QUIET.items():
+        logging.getLogger(name).setLevel(level)
     _handler = handler
+    return handler
 
 
-class _UTCText(logging.Formatter):
+class _Redacting:
+    def format(self, record: logging.LogRecord) -> str:
+        return _ADDRESS.sub(REDACTED, super().format(record))
+
+
+class _Text(_Redacting, logging.Formatter):
     converter = time.gmtime
     default_time_format = "%Y-%m-%dT%H:%M:%S"
     default_msec_format = "%s.%03dZ"
 
 
 def _formatter(kind: str) -> logging.Formatter:
-    if kind == "json":
-        from pythonjsonlogger.json import JsonFormatter
+    if kind == "text":
+        return _Text(TEXT_FORMAT)
+    from pythonjsonlogger.json import JsonFormatter
 
-        return JsonFormatter("{levelname}{name}{message}", style="{", timestamp=True,
-                             rename_fields={"levelname": "level", "name": "logger"})
-    return _UTCText(TEXT_FORMAT)
+    class _Json(_Redacting, JsonFormatter):
+        pass
+
+    # Not ASCII-escaped, so an internationalised address is seen (and scrubbed) whole.
+    return _Json("{levelname}{name}{message}", style="{", timestamp=True, json_ensure_ascii=False,
+                 rename_fields={"levelname": "level", "name": "logger"})
 
 
 def event(logger: logging.Logger, name: str, text: str, *, level: int = logging.INFO,
