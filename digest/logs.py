@@ -24,7 +24,8 @@ from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-_ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
+# A domain ending in letters: "redis://:**@127.0.0.1" is not an address.
+_ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@(?:[\w-]+\.)+[^\W\d_]{2,}")
 REDACTED = "<address>"
 #: At DEBUG, SQLAlchemy would log every statement with its parameters (addresses among them).
 QUIET = {"sqlalchemy": logging.WARNING}
