@@ -88,7 +88,7 @@ def start_send(session: Session, settings: Settings, edition_id: int) -> int:
     session.commit()
     batches = batches_for(settings, rows)
     event(log, "send_started", "send of edition {edition} ({list}) started: {deliveries} deliveries, "
-          "{batches} batches", edition=edition_id, list=session.get(DigestList, edition.list_id).slug,
+          "{batches} batch(es)", edition=edition_id, list=session.get(DigestList, edition.list_id).slug,
           deliveries=rows, batches=batches)
     return batches
 
@@ -181,7 +181,7 @@ def _observe(edition_id: int, slug: str, report: BatchReport, seconds: float) ->
     metrics.MESSAGES.labels(DeliveryStatus.SKIPPED.value, slug).inc(report.outcomes.get(DeliveryStatus.SKIPPED, 0))
     metrics.BATCH_DURATION.observe(seconds)
     counts = {"sent": 0, "deferred": 0, "failed": 0, "bounced": 0, **report.outcomes}
-    event(log, "batch_finished", "edition {edition} batch ({list}): {summary} in {duration_seconds} s",
+    event(log, "batch_finished", "edition {edition} batch: {summary} ({list}, {duration_seconds} s)",
           level=logging.WARNING if report.note else logging.INFO, edition=edition_id, list=slug,
           summary=format_outcomes(report.outcomes) + (f" ({report.note})" if report.note else ""),
           duration_seconds=round(seconds, 3), note=report.note, **counts)
