@@ -8,7 +8,6 @@ is committed as it happens, so a killed worker loses at most the message in flig
 
 from __future__ import annotations
 
-import logging
 import secrets
 import threading
 from collections.abc import Iterator
@@ -21,7 +20,6 @@ from sqlalchemy import and_, bindparam, case, exists, func, insert, literal, or_
 from sqlmodel import Session
 
 from digest.db import is_postgres
-from digest.logs import event
 from digest.models import (
     Delivery, DeliveryStatus, Edition, EditionStatus, Subscription, SubscriptionStatus, utcnow,
 )
@@ -29,8 +27,6 @@ from digest.models import (
 D = Delivery.__table__
 E = Edition.__table__
 S = Subscription.__table__
-
-log = logging.getLogger(__name__)
 
 #: States in which a row may still be sent.
 OPEN_STATES = (DeliveryStatus.PENDING, DeliveryStatus.CLAIMED, DeliveryStatus.SENDING,
@@ -393,10 +389,6 @@ def counts(session: Session, edition_id: int) -> dict[str, int]:
     return {status: count for status, count in rows}
 
 
-def format_outcomes(outcomes: dict[str, int]) -> str:
-    return ", ".join(f"{n} {status}" for status, n in sorted(outcomes.items())) or "nothing to send"
-
-
 def finish_edition(session: Session, edition_id: int) -> bool:
     """Sending -> sent, once no row is left to try."""
     open_rows = exists().where(D.c.edition_id == edition_id, D.c.status.in_(OPEN_STATES))
@@ -404,9 +396,4 @@ def finish_edition(session: Session, edition_id: int) -> bool:
         update(E).where(E.c.id == edition_id, E.c.status == EditionStatus.SENDING, ~open_rows)
         .values(status=EditionStatus.SENT, sent_at=utcnow()))
     session.commit()
-    if result.rowcount != 1:
-        return False
-    outcomes = counts(session, edition_id)
-    event(log, "send_finished", "send of edition {edition} finished: {summary}", edition=edition_id,
-          summary=format_outcomes(outcomes), **outcomes)
-    return True
+    return result.rowcount == 1

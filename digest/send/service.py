@@ -30,7 +30,6 @@ from digest.render.checks import check_edition, format_findings
 from digest.render.digest import Rendered, personal_values, render_edition, render_variant
 from digest.render.variants import ALL, variant_key
 from digest.send import lanes, ledger, problems
-from digest.send.ledger import format_outcomes
 from digest.send.ratelimit import limiter_for
 from digest.settings import Settings
 from digest.subscribers.suppression import email_hash
@@ -52,6 +51,20 @@ class BatchReport:
     def add(self, status: DeliveryStatus, n: int = 1) -> None:
         if n:
             self.outcomes[str(status)] = self.outcomes.get(str(status), 0) + n
+
+
+def format_outcomes(outcomes: dict[str, int]) -> str:
+    return ", ".join(f"{n} {status}" for status, n in sorted(outcomes.items())) or "nothing to send"
+
+
+def _finish(session: Session, edition_id: int) -> bool:
+    """Sending -> sent once no row is left to try (see ledger.finish_edition), logged."""
+    if not ledger.finish_edition(session, edition_id):
+        return False
+    outcomes = ledger.counts(session, edition_id)
+    event(log, "send_finished", "send of edition {edition} finished: {summary}", edition=edition_id,
+          summary=format_outcomes(outcomes), **outcomes)
+    return True
 
 
 def start_send(session: Session, settings: Settings, edition_id: int) -> int:
@@ -140,7 +153,7 @@ def send_batch(session: Session, settings: Settings, backend: MailBackend, editi
         return report
     token, rows = ledger.claim(session, edition_id, settings.batch_size, settings.delivery_lease_seconds)
     if not rows:
-        ledger.finish_edition(session, edition_id)
+        _finish(session, edition_id)
         return report
     started = time.monotonic()
     templates = Templates(session, settings, edition)
@@ -172,7 +185,7 @@ def send_batch(session: Session, settings: Settings, backend: MailBackend, editi
     _settle_stop(session, settings, edition_id, token, run, report)
     ledger.release(session, token)
     _observe(edition_id, run.list_slug, report, time.monotonic() - started)
-    ledger.finish_edition(session, edition_id)
+    _finish(session, edition_id)
     return report
 
 
@@ -267,7 +280,7 @@ def reconcile(session: Session) -> dict[int, int]:
     sending = session.exec(select(Edition.id).where(Edition.status == EditionStatus.SENDING)).all()
     due = {}
     for edition_id in sending:
-        if not ledger.finish_edition(session, edition_id):
+        if not _finish(session, edition_id):
             due[edition_id] = ledger.count_due(session, edition_id)
     return due
 
@@ -293,5 +306,5 @@ def run_batches(session: Session, settings: Settings, backend: MailBackend, edit
         total.note = report.note
         if report.note or not report.outcomes:
             break
-    ledger.finish_edition(session, edition_id)
+    _finish(session, edition_id)
     return total
