@@ -99,14 +99,17 @@ class _Text(_Redacting, logging.Formatter):
 def _formatter(kind: str) -> logging.Formatter:
     if kind == "text":
         return _Text(TEXT_FORMAT)
+    from pythonjsonlogger.core import RESERVED_ATTRS
     from pythonjsonlogger.json import JsonFormatter
 
     class _Json(_Redacting, JsonFormatter):
         pass
 
     # Not ASCII-escaped, so an internationalised address is seen (and scrubbed) whole.
+    # uvicorn adds its message again with terminal colours: not for a log shipper.
     return _Json("{levelname}{name}{message}", style="{", timestamp=True, json_ensure_ascii=False,
-                 rename_fields={"levelname": "level", "name": "logger"})
+                 rename_fields={"levelname": "level", "name": "logger"},
+                 reserved_attrs=[*RESERVED_ATTRS, "color_message"])
 
 
 def event(logger: logging.Logger, name: str, text: str, *, level: int = logging.INFO,
