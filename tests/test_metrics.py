@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import math
 import time
+import urllib.error
+import urllib.request
 import uuid
 from datetime import timedelta
 
+import pytest
 import redis
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 from sqlmodel import Session
 
+from digest import metrics
 from digest.db import get_engine
 from digest.ingest.service import ingest_source
 from digest.mail.backends import smtp_relay
@@ -144,3 +148,22 @@ def test_feed_fetches_are_counted_by_outcome(sqlite_settings, sqlite_session):
     assert report.error
     assert REGISTRY.get_sample_value("digest_ingest_fetches_total", {"outcome": "error"}) == errors + 1
 
+
+
+
+def test_a_process_serves_its_own_metrics_and_a_taken_port_is_logged_not_fatal(caplog):
+    port = free_port()
+    server = metrics.serve("127.0.0.1", port, "worker-token")
+    try:
+        url = f"http://127.0.0.1:{port}/metrics"
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(url, timeout=5)
+        assert refused.value.code == 401
+        request = urllib.request.Request(url, headers={"Authorization": "Bearer worker-token"})
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            assert "digest_relay_connections_open" in answer.read().decode()
+        assert metrics.serve("127.0.0.1", port, "worker-token") is None
+        assert f"metrics not served on 127.0.0.1:{port} (DIGEST_WORKER_METRICS_HOST, _PORT)" in caplog.text
+    finally:
+        server.shutdown()
+        server.server_close()
