@@ -15,6 +15,9 @@ router = APIRouter()
 
 
 class _Scrape:
+    """One exposition of several collectors: the process's registry is global, while the
+    deployment's gauges belong to this app (its settings name the database)."""
+
     def __init__(self, *collectors):
         self.collectors = collectors
 
