@@ -9,10 +9,11 @@ import uuid
 from datetime import timedelta
 
 from celery import Celery
+from celery.signals import setup_logging, worker_process_init
 
-from digest import resource
+from digest import logs, metrics, resource
 from digest.diagnose import ONE_LINE_OUTAGES
-from digest.settings import Settings
+from digest.settings import Settings, get_settings
 
 # Redis redelivers a task that is not acknowledged within this time: it must exceed the
 # longest task, countdown and retry delay (batches last seconds; transactional mail
@@ -56,6 +57,25 @@ def make_celery(settings: Settings) -> Celery:
     # The same filter object each time, so making the app again adds nothing.
     logging.getLogger("celery.app.trace").addFilter(ONE_LINE_OUTAGES)
     return app
+
+
+# Workers and beat log as the other doors do (DIGEST_LOG_LEVEL, DIGEST_LOG_FORMAT), not at
+# Celery's --loglevel.
+setup_logging.connect(logs.on_celery_setup_logging, weak=False)
+
+
+@worker_process_init.connect(weak=False)
+def serve_metrics(**_kwargs) -> None:
+    """Each prefork pool process serves its own metrics (its counts and its relay
+    connections) at DIGEST_WORKER_METRICS_PORT plus its pool index (0, 1, ...): the index
+    is kept by the process that replaces a dead one, so the ports stay the same."""
+    from billiard.process import current_process
+
+    settings = get_settings()
+    if settings.worker_metrics_port is not None:
+        metrics.serve(settings.worker_metrics_host,
+                      settings.worker_metrics_port + (getattr(current_process(), "index", 0) or 0),
+                      settings.metrics_token)
 
 
 def enqueue(settings: Settings, task: str, *args, times: int = 1) -> None:

@@ -173,6 +173,13 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port: int = 8000
 
+    # Prometheus metrics: /metrics on the web port, and each worker pool process's own at
+    # worker_metrics_port + its index (unset: workers serve none). With a token set, a
+    # scrape must send "Authorization: Bearer TOKEN" (both places).
+    metrics_token: str | None = None
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    worker_metrics_host: str = "127.0.0.1"
+
     @field_validator("public_url")
     @classmethod
     def _public_url_is_http(cls, value: str) -> str:

@@ -45,8 +45,6 @@ def send_batch(self, edition_id: int) -> None:
     batch_started(settings, edition_id, self.request.id)
     with session_scope(settings.database_url) as session:
         report = send_service.send_batch(session, settings, get_backend(settings), edition_id)
-    log.info("edition %s batch: %s%s", edition_id, send_service.format_outcomes(report.outcomes),
-             f" ({report.note})" if report.note else "")
     if report.outage:
         enqueue_batches(settings, edition_id, 1, countdown=settings.retry_base_seconds)
     elif report.recovered:
@@ -81,8 +79,7 @@ def schedule_tick() -> None:
 def ingest_due() -> None:
     settings = get_settings()
     with session_scope(settings.database_url) as session:
-        for report in ingest_due_service(session, settings):
-            log.info("ingest %s: %s", report.source, report.summary())
+        ingest_due_service(session, settings)
 
 
 # One transactional mail, from ids (the worker renders it, so no address or token sits in

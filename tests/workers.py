@@ -22,11 +22,11 @@ def digest_env(**settings: str) -> dict[str, str]:
 
 
 @contextmanager
-def celery_worker(env: dict[str, str], log_path: Path, concurrency: int = 1):
+def celery_worker(env: dict[str, str], log_path: Path, concurrency: int = 1, loglevel: str = "INFO"):
     """A `celery -A digest.worker worker` process; stopped (and waited for) when the block ends."""
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "digest.worker", "worker", "--loglevel=INFO",
+            [sys.executable, "-m", "celery", "-A", "digest.worker", "worker", f"--loglevel={loglevel}",
              f"--concurrency={concurrency}", "-Q", env["DIGEST_CELERY_QUEUE"],
              "--without-gossip", "--without-mingle", "--without-heartbeat"],
             cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 import typer
 
+from digest import logs
 from digest.cli.lazy import LazyGroup
 from digest.ingest.clean import inert_text
 
@@ -72,6 +73,8 @@ def _options(ctx: typer.Context, debug: bool = typer.Option(
              _version: bool = typer.Option(False, "--version", is_eager=True, callback=_show_version,
                                            help="Show the version and exit.")) -> None:
     ctx.meta[_DEBUG] = debug
+    # Log lines go to stderr (DIGEST_LOG_LEVEL, DIGEST_LOG_FORMAT); stdout is the output.
+    logs.configure()
 
 
 def say(message: str = "", *, err: bool = False, nl: bool = True) -> None:

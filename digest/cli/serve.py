@@ -18,4 +18,6 @@ def serve(host: str | None = typer.Option(None, help="Interface (default DIGEST_
     from digest.web.app import create_app
     settings = get_settings()
     uvicorn.run(create_app(settings), host=host or settings.web_host, port=port or settings.web_port,
-                proxy_headers=proxy_headers, forwarded_allow_ips="127.0.0.1")
+                proxy_headers=proxy_headers, forwarded_allow_ips="127.0.0.1",
+                # uvicorn's records (access log included) go through our logging set-up.
+                log_config=None)

@@ -18,6 +18,7 @@ from pathlib import Path
 from sqlalchemy import insert, or_, update
 from sqlmodel import Session, select
 
+from digest import metrics
 from digest.celery_app import enqueue
 from digest.db import in_chunks, session_scope
 from digest.ingest.clean import canonical_url
@@ -25,6 +26,7 @@ from digest.ingest.dedupe import FeedItem, match_feed
 from digest.ingest.enrich import fetch_article, needs_article
 from digest.ingest.fetch import FetchError, FetchLimits, fetch, limits_from
 from digest.ingest.parse import Entry, FeedRejected, parse_feed
+from digest.logs import event
 from digest.models import Source, Story, StorySource, utcnow
 from digest.settings import Settings
 
@@ -93,6 +95,16 @@ def ingest_file(session: Session, path: Path, *, name: str | None = None, sectio
 
 def ingest_source(session: Session, source: Source, settings: Settings) -> IngestReport:
     """Fetch one HTTP source and store its new stories; any failure is recorded on the source."""
+    report = _fetch_and_store(session, source, settings)
+    outcome = "error" if report.error else "not_modified" if report.not_modified else "ok"
+    metrics.INGEST_FETCHES.labels(outcome).inc()
+    event(log, "ingest_source", "ingest {source} (source {source_id}): {summary}",
+          level=logging.WARNING if report.error else logging.INFO, source=source.name,
+          source_id=source.id, outcome=outcome, new_stories=report.added, summary=report.summary())
+    return report
+
+
+def _fetch_and_store(session: Session, source: Source, settings: Settings) -> IngestReport:
     limits = limits_from(settings)
     try:
         result = fetch(source.url, limits, etag=source.etag, last_modified=source.last_modified,

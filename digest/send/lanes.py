@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from digest import metrics
 from digest.mail.backends.base import Job, MailBackend
 from digest.mail.errors import Bounce, ConnectionTrouble, MailError, NoSlot, Rejected, UnknownOutcome
 from digest.mail.message import OutgoingMessage
@@ -55,6 +56,7 @@ class Run:
     writer: ledger.Writer
     limiter: RateLimiter
     rows: deque[Row]
+    list_slug: str  # labels the batch's messages in the metrics
     outcomes: dict[str, int] = field(default_factory=dict)
     stop: Stop | None = None
     trouble: ConnectionTrouble | None = None  # the last connection failure
@@ -99,6 +101,7 @@ class Run:
         temporary = status in (DeliveryStatus.DEFERRED, DeliveryStatus.EXPIRED)
         kinds = {"refusals": isinstance(failure, Rejected) and failure.relay,
                  "temporary": temporary, "bounces": status == DeliveryStatus.BOUNCED}
+        metrics.MESSAGES.labels(str(status), self.list_slug).inc()
         with self._lock:
             self.outcomes[str(status)] = self.outcomes.get(str(status), 0) + 1
             for kind, happened in kinds.items():

@@ -6,7 +6,9 @@ tasks call the very same ones.
 
 from __future__ import annotations
 
+import logging
 import math
+import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -15,6 +17,8 @@ from functools import lru_cache, partial
 from sqlalchemy import func, update
 from sqlmodel import Session, select
 
+from digest import metrics
+from digest.logs import event
 from digest.mail.backends.base import MailBackend
 from digest.mail.dkim import DKIMSigner
 from digest.mail.message import MailTemplate, OutgoingMessage, message_id
@@ -30,6 +34,8 @@ from digest.send.ratelimit import limiter_for
 from digest.settings import Settings
 from digest.subscribers.links import personal_values, sample_values
 from digest.subscribers.suppression import email_hash
+
+log = logging.getLogger(__name__)
 
 
 class SendError(Exception):
@@ -50,6 +56,16 @@ class BatchReport:
 
 def format_outcomes(outcomes: dict[str, int]) -> str:
     return ", ".join(f"{n} {status}" for status, n in sorted(outcomes.items())) or "nothing to send"
+
+
+def _finish(session: Session, edition_id: int) -> bool:
+    """Sending -> sent once no row is left to try (see ledger.finish_edition), logged."""
+    if not ledger.finish_edition(session, edition_id):
+        return False
+    outcomes = ledger.counts(session, edition_id)
+    event(log, "send_finished", "send of edition {edition} finished: {summary}", edition=edition_id,
+          summary=format_outcomes(outcomes), **outcomes)
+    return True
 
 
 def start_send(session: Session, settings: Settings, edition_id: int) -> int:
@@ -85,7 +101,11 @@ def start_send(session: Session, settings: Settings, edition_id: int) -> int:
     ledger.assign_variants(session, edition_id, variant_groups(session, edition))
     prepare_variants(session, settings, edition, shared)
     session.commit()
-    return batches_for(settings, rows)
+    batches = batches_for(settings, rows)
+    event(log, "send_started", "send of edition {edition} ({list}) started: {deliveries} deliveries, "
+          "{batches} batch(es)", edition=edition_id, list=session.get(DigestList, edition.list_id).slug,
+          deliveries=rows, batches=batches)
+    return batches
 
 
 def variant_groups(session: Session, edition: Edition) -> dict[str, list[int]]:
@@ -135,8 +155,10 @@ def send_batch(session: Session, settings: Settings, backend: MailBackend, editi
         return report
     token, rows = ledger.claim(session, edition_id, settings.batch_size, settings.delivery_lease_seconds)
     if not rows:
-        ledger.finish_edition(session, edition_id)
+        _finish(session, edition_id)
         return report
+    started = time.monotonic()
+    templates = Templates(session, settings, edition)
     subscribers = {s.id: s for s in session.exec(
         select(Subscriber).where(Subscriber.id.in_([row[1] for row in rows]))).all()}
     suppressed = set(session.exec(select(Suppression.email_hash).where(
@@ -146,14 +168,14 @@ def send_batch(session: Session, settings: Settings, backend: MailBackend, editi
                if sid not in subscribers or email_hash(subscribers[sid].email) in suppressed]
     ledger.mark(session, skipped, DeliveryStatus.SKIPPED, "address is suppressed", token)
     report.add(DeliveryStatus.SKIPPED, len(skipped))
-    templates = Templates(session, settings, edition)
     skipped_ids = set(skipped)
     todo = deque(
         lanes.Row(did, attempts, partial(_message, settings, templates.get(key), edition, subscribers[sid]))
         for did, sid, key, attempts in rows if did not in skipped_ids)
     session.commit()  # no transaction left open on this connection while the batch runs
     with ledger.writer(session, token, edition.list_id) as writer:
-        run = lanes.Run(settings, edition.send_started_at, writer, limiter_for(settings), todo)
+        run = lanes.Run(settings, edition.send_started_at, writer, limiter_for(settings), todo,
+                        templates.digest_list.slug)
         with backend.lanes(settings.smtp_connections) as connections:
             lanes.run_lanes(run, connections,
                             renew=lambda: writer.renew(settings.delivery_lease_seconds),
@@ -164,8 +186,20 @@ def send_batch(session: Session, settings: Settings, backend: MailBackend, editi
     report.add(DeliveryStatus.SKIPPED, len(run.skipped))
     _settle_stop(session, settings, edition_id, token, run, report)
     ledger.release(session, token)
-    ledger.finish_edition(session, edition_id)
+    _observe(edition_id, run.list_slug, report, time.monotonic() - started)
+    _finish(session, edition_id)
     return report
+
+
+def _observe(edition_id: int, slug: str, report: BatchReport, seconds: float) -> None:
+    """The batch in the metrics (rows skipped before sending; lanes count the rest) and the log."""
+    metrics.MESSAGES.labels(DeliveryStatus.SKIPPED.value, slug).inc(report.outcomes.get(DeliveryStatus.SKIPPED, 0))
+    metrics.BATCH_DURATION.observe(seconds)
+    counts = {"sent": 0, "deferred": 0, "failed": 0, "bounced": 0, **report.outcomes}
+    event(log, "batch_finished", "edition {edition} batch: {summary} ({list}, {duration_seconds} s)",
+          level=logging.WARNING if report.note else logging.INFO, edition=edition_id, list=slug,
+          summary=format_outcomes(report.outcomes) + (f" ({report.note})" if report.note else ""),
+          duration_seconds=round(seconds, 3), note=report.note, **counts)
 
 
 def _settle_stop(session: Session, settings: Settings, edition_id: int, token: str,
@@ -248,7 +282,7 @@ def reconcile(session: Session) -> dict[int, int]:
     sending = session.exec(select(Edition.id).where(Edition.status == EditionStatus.SENDING)).all()
     due = {}
     for edition_id in sending:
-        if not ledger.finish_edition(session, edition_id):
+        if not _finish(session, edition_id):
             due[edition_id] = ledger.count_due(session, edition_id)
     return due
 
@@ -274,5 +308,5 @@ def run_batches(session: Session, settings: Settings, backend: MailBackend, edit
         total.note = report.note
         if report.note or not report.outcomes:
             break
-    ledger.finish_edition(session, edition_id)
+    _finish(session, edition_id)
     return total

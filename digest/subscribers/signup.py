@@ -17,6 +17,7 @@ from enum import StrEnum
 from sqlalchemy import update
 from sqlmodel import Session, select
 
+from digest.logs import event
 from digest.models import DigestList, Subscriber, Subscription, SubscriptionStatus, utcnow
 from digest.settings import Settings
 from digest.subscribers.addresses import clean_name, normalise_email
@@ -64,8 +65,17 @@ def sign_up(session: Session, settings: Settings, notify: Notify, *, list_slug: 
     """
     digest_list = list_by_slug(session, list_slug)
     address = normalise_email(email)
+    subscriber_id, outcome = _sign_up(session, settings, notify, digest_list, address, name, topics)
+    # Named by id: logs travel to places where addresses must not.
+    event(log, "signup", "sign-up for list {list}: {outcome} (subscriber {subscriber})",
+          list=digest_list.slug, subscriber=subscriber_id, outcome=outcome.value)
+    return outcome
+
+
+def _sign_up(session: Session, settings: Settings, notify: Notify, digest_list: DigestList,
+             address: str, name: str | None, topics) -> tuple[int | None, SignUpOutcome]:
     if refuses_opt_in(session, address):
-        return SignUpOutcome.SUPPRESSED
+        return None, SignUpOutcome.SUPPRESSED
     subscriber_id = _ensure_subscriber(session, address, clean_name(name))
     session.exec(upsert(session)(Subscription).values(
         subscriber_id=subscriber_id, list_id=digest_list.id, status=SubscriptionStatus.PENDING,
@@ -75,16 +85,16 @@ def sign_up(session: Session, settings: Settings, notify: Notify, *, list_slug: 
         Subscription.subscriber_id == subscriber_id, Subscription.list_id == digest_list.id)).one()
     if subscription.status == SubscriptionStatus.ACTIVE:
         session.commit()
-        return SignUpOutcome.ALREADY_ACTIVE
+        return subscriber_id, SignUpOutcome.ALREADY_ACTIVE
     allowed = take_confirmation_slot(session, subscription.id, settings.confirmations_per_day)
     session.commit()
     if not allowed:
-        return SignUpOutcome.LIMITED
+        return subscriber_id, SignUpOutcome.LIMITED
     if not notify(Notice(Kind.CONFIRM, subscriber_id, digest_list.id)):
         give_back_confirmation_slot(session, subscriber_id, digest_list.id)
         session.commit()
-        return SignUpOutcome.QUEUE_FULL
-    return SignUpOutcome.CONFIRMATION_QUEUED
+        return subscriber_id, SignUpOutcome.QUEUE_FULL
+    return subscriber_id, SignUpOutcome.CONFIRMATION_QUEUED
 
 
 def _ensure_subscriber(session: Session, address: str, name: str | None) -> int:

@@ -84,8 +84,7 @@ def _attempt(request: Request, session: Session, config: Settings, queue: Notify
     if not limits.allow_address(normalise_email(email)):
         log.info("sign-up for list %s: per-address limit reached", slug)
         return
-    outcome = sign_up(session, config, queue, list_slug=slug, email=email, name=name, topics=topics)
-    log.info("sign-up for list %s: %s", slug, outcome)
+    sign_up(session, config, queue, list_slug=slug, email=email, name=name, topics=topics)
 
 
 @router.post("/subscribe/{slug}")

@@ -18,12 +18,14 @@ import socket
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import redis
 from redis.exceptions import RedisError
 
+from digest import metrics
 from digest.mail.backends.base import MailBackend
 from digest.mail.backends.smtp import SMTPBackend
 from digest.mail.errors import NoSlot
@@ -90,6 +92,7 @@ class SMTPRelay(MailBackend):
         self._connect, self.connections, self.slots = connect, connections, slots
         self.limit = connections  # shrinks on "421 too many connections"
         self._idle: list[tuple[SMTPBackend, float]] = []  # with when each went idle
+        self._made: weakref.WeakSet[SMTPBackend] = weakref.WeakSet()  # idle or lent out
         self._lock = threading.Lock()
 
     def _take(self) -> SMTPBackend:
@@ -102,7 +105,16 @@ class SMTPRelay(MailBackend):
             lane = self._idle.pop()[0] if self._idle else None
         for old in stale:
             old.close()
-        return lane or self._connect(self.slots.slot())
+        if lane is None:
+            lane = self._connect(self.slots.slot())
+            with self._lock:
+                self._made.add(lane)
+        return lane
+
+    def open_connections(self) -> int:
+        with self._lock:
+            made = list(self._made)
+        return sum(lane.connection is not None for lane in made)
 
     def _give_back(self, lane: SMTPBackend) -> None:
         """Only a connection its lane left between transactions comes back (a stream that
@@ -156,6 +168,15 @@ def relay_for(key: tuple, make: Callable[[], SMTPRelay]) -> SMTPRelay:
         if key not in _relays:
             _relays[key] = make()
         return _relays[key]
+
+
+def open_connections() -> int:
+    """Connections this process holds open to relays now (read by each metrics scrape)."""
+    pid = os.getpid()
+    return sum(relay.open_connections() for key, relay in list(_relays.items()) if key[0] == pid)
+
+
+metrics.RELAY_CONNECTIONS.set_function(open_connections)
 
 
 @atexit.register

@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterator
 from typing import Protocol
 
+from digest import metrics
 from digest.mail.backends.base import Gate, Job, MailBackend, SingleGate
 from digest.mail.errors import (
     ConnectionTrouble, MailError, NoSlot, Rejected, TemporaryFailure, UnknownOutcome,
@@ -274,6 +275,7 @@ class SMTPBackend(MailBackend):
             code, text = conn.getreply()
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             self._lost(done, waiting, exc, gate)
+        metrics.smtp_reply(code)
         gate.done(done, judge(code, _text(text), Stage.CONTENT, done.message.recipient,
                               done.message.sender))
         if code == 421:
@@ -306,6 +308,7 @@ def _envelope_failure(replies: list[tuple[int, bytes]], message: OutgoingMessage
     """The first refusal among the replies so far (MAIL, RCPT, DATA), or None."""
     for (code, text), stage in zip(replies, _ENVELOPE_STAGES):
         if failure := judge(code, _text(text), stage, message.recipient, message.sender):
+            metrics.smtp_reply(code)
             return failure
     return None
 
