@@ -73,7 +73,8 @@ def test_a_request_that_meets_a_database_outage_gets_503_and_one_log_line(tmp_pa
 
 @pytest.fixture
 def check(monkeypatch):
-    """`digest check` with the given settings in the environment: (exit code, output)."""
+    """`digest check` with the given settings in the environment: (exit code, its output
+    without log lines: the checks on stdout, the verdict on stderr, in that order)."""
     def run(**settings):
         for name, value in settings.items():
             monkeypatch.setenv(f"DIGEST_{name.upper()}", str(value))
@@ -82,7 +83,8 @@ def check(monkeypatch):
             result = CliRunner().invoke(cli, ["check"])
         finally:
             get_settings.cache_clear()
-        return result.exit_code, result.output
+        verdict = [line for line in result.stderr.splitlines() if line.startswith("not ready")]
+        return result.exit_code, "\n".join([*result.stdout.splitlines(), *verdict])
     return run
 
 

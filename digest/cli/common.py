@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, NoReturn
 
 import typer
 
-from digest import logs
 from digest.cli.lazy import LazyGroup
 from digest.ingest.clean import inert_text
 
@@ -74,6 +73,8 @@ def _options(ctx: typer.Context, debug: bool = typer.Option(
                                            help="Show the version and exit.")) -> None:
     ctx.meta[_DEBUG] = debug
     # Log lines go to stderr (DIGEST_LOG_LEVEL, DIGEST_LOG_FORMAT); stdout is the output.
+    from digest import logs  # here: `digest --help` needs none of it
+
     logs.configure()
 
 

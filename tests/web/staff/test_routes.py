@@ -10,6 +10,7 @@ PUBLIC = {
     "/preferences/{token}/erase",
     "/archive/{slug}", "/archive/{slug}/feed.xml", "/archive/{slug}/{edition_id}",
     "/staff/login", "/staff/logout", "/staff/console.js",
+    "/healthz", "/readyz",  # for the load balancer: no detail beyond each check's state
     "/metrics",  # for the scraper: its bearer token (DIGEST_METRICS_TOKEN) is tested in test_metrics
 }
 # Actions only an editor (or admin) may take, and only ops (or admin).
