@@ -57,17 +57,18 @@ def verdict(evidence: Evidence) -> tuple[Kind, str | None, str]:
     return (Kind.HARD if isinstance(failure, Bounce) else Kind.SOFT), status, reason
 
 
-def _telling(text: str) -> bool:
+def telling(text: str) -> bool:
+    """Whether a text gives a code or says why in words the reply classifier knows."""
     return bool(_ENHANCED.search(text) or _REPLY_CODE.search(text) or explains(text))
 
 
 def _telling_text(evidence: Evidence) -> str:
     """The first text that says why: the diagnostic, the lines about the address, or (only
     when the report's own fields say nothing specific) the report's first telling line."""
-    if _telling(evidence.diagnostic):
+    if telling(evidence.diagnostic):
         return evidence.diagnostic
     near = _near(evidence)
-    if _telling(near):
+    if telling(near):
         return near
     status = enhanced_status(evidence.status or "")
     if status and not status.endswith(".0.0"):
@@ -95,7 +96,7 @@ def _near(evidence: Evidence) -> str:
         if window and any(other in lowered for other in evidence.others):
             break
         if not line.strip():
-            if window and _telling("\n".join(window)):
+            if window and telling("\n".join(window)):
                 break
             blanks += 1
             if blanks > 2:
@@ -112,7 +113,7 @@ def _telling_line(evidence: Evidence) -> str:
     when it names another failing address: that would be someone else's reason."""
     lines = [line.strip() for line in evidence.report.splitlines() if line.strip()]
     for index, line in enumerate(lines):
-        if _telling(line):
+        if telling(line):
             pair = " ".join(lines[index:index + 2])
             if any(other in pair.lower() for other in evidence.others):
                 return ""
