@@ -29,7 +29,7 @@ def classify(raw: bytes) -> list[Finding]:
     broken MIME), the door gets findings back and goes on with the next mail."""
     try:
         return _classify(raw)
-    except Exception as error:  # noqa: BLE001  (the contract above; the tests fuzz it)
+    except Exception as error:  # the contract above; the tests fuzz it
         log.warning("could not read a report mail", exc_info=True)
         return [Finding(Kind.IGNORE, reason=f"unreadable mail: {type(error).__name__}")]
 
@@ -42,12 +42,12 @@ def _classify(raw: bytes) -> list[Finding]:
         return [request]
     if (fields := feedback_fields(message)) is not None:
         return [complaint(message, fields)]
-    report = report_text(message)
-    found = [] if is_auto_reply(message) else failures(message, report)
+    if is_auto_reply(message):
+        return [Finding(Kind.IGNORE, reason="auto-reply", return_path=return_path)]
+    found = failures(message, report_text(message))
     failed = [item for item in found if item[0] is not Kind.IGNORE]
     if not failed:
-        reason = "auto-reply" if is_auto_reply(message) else (
-            found[0][3] if found else "not a delivery failure report")
+        reason = found[0][3] if found else "not a delivery failure report"
         return [Finding(Kind.IGNORE, reason=reason, return_path=return_path)]
     message_id = original_message_id(message)
     return [Finding(kind, recipient, status, reason, return_path, message_id)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from email.message import Message
 from email.parser import HeaderParser
 
-from digest.bounces.mailtext import part_text
+from digest.bounces.mailtext import header, part_text
 
 DSN_TYPES = ("message/delivery-status", "message/global-delivery-status")
 
@@ -43,23 +43,16 @@ def _blocks(part: Message) -> list[Block]:
     for block in fields:
         # The original recipient (when the report keeps it) is the address we sent to; the
         # final one may be an internal alias ("userx@sims-ms-daemon").
-        recipient = (_address(_field(block, "Original-Recipient"))
-                     or _address(_field(block, "Final-Recipient")))
+        recipient = (_address(header(block, "Original-Recipient"))
+                     or _address(header(block, "Final-Recipient")))
         if recipient:
-            diagnostic = _field(block, "Diagnostic-Code")
+            diagnostic = header(block, "Diagnostic-Code")
             if ";" in diagnostic.partition(" ")[0]:
                 diagnostic = diagnostic.partition(";")[2].strip()  # drop the "smtp;" type
-            action = _field(block, "Action").lower().partition(" ")[0]
+            action = header(block, "Action").lower().partition(" ")[0]
             blocks.append(Block(recipient, action,
-                                _field(block, "Status") or None, diagnostic))
+                                header(block, "Status") or None, diagnostic))
     return blocks
-
-
-def _field(block: Message, name: str) -> str:
-    try:
-        return " ".join(str(block.get(name) or "").split())
-    except Exception:  # noqa: BLE001  (a Header object with an unknown charset)
-        return ""
 
 
 def _address(field: str) -> str | None:

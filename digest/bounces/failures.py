@@ -89,7 +89,7 @@ def _flufl(message: Message) -> tuple[set[str], set[str]]:
     """flufl.bounce's (temporary, permanent) addresses, decoded, lowercased, real addresses."""
     try:
         temporary, permanent = all_failures(message)
-    except Exception:  # noqa: BLE001  (a detector choking on a mangled mail must not stop us)
+    except Exception:  # a detector choking on a mangled mail must not stop us
         log.warning("flufl.bounce failed on a report", exc_info=True)
         return set(), set()
     return _addresses(temporary), _addresses(permanent)

@@ -46,7 +46,7 @@ def header(message: Message, name: str) -> str:
         if value is None:
             return ""
         return " ".join(str(value).split())
-    except Exception:  # noqa: BLE001  (a Header object with a bogus charset)
+    except Exception:  # a Header object with a bogus charset
         return ""
 
 
@@ -55,7 +55,7 @@ def decoded_header(message: Message, name: str) -> str:
     value = header(message, name)
     try:
         return " ".join(str(email.header.make_header(email.header.decode_header(value))).split())
-    except Exception:  # noqa: BLE001  (unknown charset, broken encoded word)
+    except Exception:  # unknown charset, broken encoded word
         return value
 
 
@@ -72,7 +72,7 @@ def part_text(part: Message) -> str:
     """A text part decoded through its transfer encoding and charset; HTML made plain."""
     try:
         payload = part.get_payload(decode=True)
-    except Exception:  # noqa: BLE001  (a broken base64 or quoted-printable body)
+    except Exception:  # a broken base64 or quoted-printable body
         payload = None
     if not isinstance(payload, bytes):
         payload = str(part.get_payload() or "").encode("utf-8", "replace")
