@@ -32,12 +32,14 @@ def status_blocks(message: Message) -> list[Block]:
 
 def _blocks(part: Message) -> list[Block]:
     payload = part.get_payload()
-    if isinstance(payload, list):
+    if isinstance(payload, list) and len(payload) > 1:
         # compat32 parses the part's blocks as sub-messages: the first is per message.
         fields = [block for block in payload[1:] if isinstance(block, Message)]
     else:
-        # A part the parser left as text (an encoded body, a missing blank line).
-        chunks = part_text(part).replace("\r\n", "\n").split("\n\n")
+        # A part the parser left as text (an encoded body, a missing blank line) or read as
+        # one message (message/global-delivery-status, RFC 6533): split it into blocks.
+        text = _as_text(payload[0]) if isinstance(payload, list) and payload else part_text(part)
+        chunks = text.replace("\r\n", "\n").split("\n\n")
         fields = [HeaderParser().parsestr(chunk.strip()) for chunk in chunks[1:] if chunk.strip()]
     blocks = []
     for block in fields:
@@ -53,6 +55,13 @@ def _blocks(part: Message) -> list[Block]:
             blocks.append(Block(recipient, action,
                                 header(block, "Status") or None, diagnostic))
     return blocks
+
+
+def _as_text(block: Message) -> str:
+    try:
+        return block.as_string()
+    except Exception:  # a header the generator cannot fold or encode
+        return ""
 
 
 def _address(field: str) -> str | None:

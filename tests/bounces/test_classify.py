@@ -160,3 +160,13 @@ def test_the_safety_net_turns_an_unexpected_error_into_an_ignore(monkeypatch):
         raise RuntimeError("a bug")
     monkeypatch.setattr(classify_module, "_classify", broken)
     assert classify(b"anything") == [Finding(Kind.IGNORE, reason="unreadable mail: RuntimeError")]
+
+
+def test_a_global_delivery_status_report_is_read_like_a_plain_one():
+    # RFC 6533: what Microsoft 365 and Postfix send for internationalised mail.
+    # The reason is only in the machine-readable part of this one.
+    raw = (SAMPLES / "ses_user_unknown.eml").read_bytes().replace(
+        b"Content-Type: message/delivery-status", b"Content-Type: message/global-delivery-status")
+    [finding] = classify(raw)
+    assert (finding.kind, finding.recipient, finding.status, finding.reason) == (
+        Kind.HARD, "nouser@example.com", "5.1.1", "550 5.1.1 user unknown")
