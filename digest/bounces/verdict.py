@@ -109,13 +109,15 @@ def _near(evidence: Evidence) -> str:
 
 
 def _telling_line(evidence: Evidence) -> str:
-    """The report's first line that says why, with the next line (reasons wrap); not used
-    when it names another failing address: that would be someone else's reason."""
+    """The report's first line that says why, with the next line (reasons wrap). A line that
+    names another failing address is someone else's reason, unless it is the report's only
+    reason: then the report gave one reason for all its recipients."""
     lines = [line.strip() for line in evidence.report.splitlines() if line.strip()]
-    for index, line in enumerate(lines):
-        if telling(line):
-            pair = " ".join(lines[index:index + 2])
-            if any(other in pair.lower() for other in evidence.others):
-                return ""
-            return pair
+    reasons = [" ".join(lines[index:index + 2]) for index, line in enumerate(lines)
+               if telling(line)]
+    if not reasons:
+        return ""
+    first = reasons[0].lower()
+    if len(reasons) == 1 or not any(other in first for other in evidence.others):
+        return reasons[0]
     return ""

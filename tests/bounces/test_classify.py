@@ -170,3 +170,23 @@ def test_a_global_delivery_status_report_is_read_like_a_plain_one():
     [finding] = classify(raw)
     assert (finding.kind, finding.recipient, finding.status, finding.reason) == (
         Kind.HARD, "nouser@example.com", "5.1.1", "550 5.1.1 user unknown")
+
+
+def test_the_only_reason_a_report_gives_applies_to_each_of_its_recipients():
+    raw = (b"From: MAILER-DAEMON@mail.example.com\r\nSubject: failure notice\r\n\r\n"
+           b"Hi. This is the qmail-send program at mail.example.com.\r\n"
+           b"I'm afraid I wasn't able to deliver your message to the following addresses.\r\n"
+           b"This is a permanent error; I've given up. Sorry it didn't work out.\r\n\r\n"
+           b"<alias@example.com>:\r\n\r\n"
+           b"<owner@example.com>:\r\n"
+           b"Remote host said: 552 Quota violation for owner@example.com\r\n\r\n"
+           b"--- Below this line is a copy of the message.\r\n")
+    assert sorted((f.recipient, f.kind) for f in classify(raw)) == [
+        ("alias@example.com", Kind.SOFT), ("owner@example.com", Kind.SOFT)]
+    # With a second reason in the report, an address without its own is not given another's.
+    two = raw.replace(b"<alias@example.com>:\r\n\r\n",
+                      b"<alias@example.com>:\r\n\r\n<third@example.com>:\r\n"
+                      b"Remote host said: 550 5.1.1 no such user third@example.com\r\n\r\n")
+    kinds = {f.recipient: f.kind for f in classify(two)}
+    assert kinds == {"alias@example.com": Kind.HARD, "owner@example.com": Kind.SOFT,
+                     "third@example.com": Kind.HARD}
