@@ -1,8 +1,8 @@
 """Mails a person's mailbox sends by itself: out-of-office notes, vacation and auto-replies.
 
 They are ignored: they say the address works. Bounces carry some of the same headers
-(Exim's Auto-Submitted: auto-replied), so the headers count only on a mail that is no
-report from a mail system.
+(Exim's and Exchange's Auto-Submitted: auto-replied), so nothing here counts on a mail that
+looks like a report from a mail system.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from email.message import Message
 
-from digest.bounces.mailtext import decoded_header, header
+from digest.bounces.mailtext import decoded_header, from_mail_system, header
 
 _SUBJECT = re.compile(
     r"out of (the )?office|automatic reply|auto(matic|mated)?[- ]?(reply|response|answer)|"
@@ -24,18 +24,17 @@ _SUBJECT = re.compile(
     r"自动回复|自動回覆|自動応答|不在|"
     r"автоответ|автоматический ответ|otomatik yanıt",
     re.IGNORECASE)
-_MAIL_SYSTEM = re.compile(r"mailer-daemon|postmaster|mail delivery|mail administrator",
-                          re.IGNORECASE)
 
 
 def is_auto_reply(message: Message) -> bool:
+    if from_mail_system(message):
+        return False
     if header(message, "X-Autoreply") or header(message, "X-Autorespond"):
         return True
     if header(message, "Precedence").lower() in ("auto_reply", "auto-reply"):
         return True
-    if message.get_content_type() == "multipart/report" or _MAIL_SYSTEM.search(
-            header(message, "From")):
-        return False
+    # RFC 3834: anything but "no" is automatic (Exchange marks its out-of-office
+    # notes auto-generated, Gmail's vacation responder auto-replied).
     auto = header(message, "Auto-Submitted").lower()
-    return auto.startswith("auto-replied") or bool(_SUBJECT.search(
-        decoded_header(message, "Subject")))
+    return (bool(auto) and not auto.startswith("no")) or bool(
+        _SUBJECT.search(decoded_header(message, "Subject")))

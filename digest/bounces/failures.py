@@ -17,7 +17,7 @@ from flufl.bounce import all_failures
 
 from digest.bounces.dsn import status_blocks
 from digest.bounces.findings import Kind
-from digest.bounces.mailtext import decoded_header, header
+from digest.bounces.mailtext import decoded_header, from_mail_system
 from digest.bounces.verdict import Evidence, telling, verdict
 
 log = logging.getLogger(__name__)
@@ -33,10 +33,6 @@ _WILL_RETRY = re.compile(r"will (continue to |keep )?(retry|try again|attempt (t
 # Actions that are no failure (RFC 3464 2.3.3); anything else ("failed", a vendor's
 # "error") is one.
 _NOTICES = frozenset({"delayed", "delivered", "relayed", "expanded"})
-# A report from a mail system that flufl.bounce does not know: the From or Subject says so.
-_MAIL_SYSTEM = re.compile(r"mailer-daemon|postmaster|mail delivery|undeliver|not delivered|"
-                          r"delivery (failure|failed|problem|status)|returned mail|failure notice",
-                          re.IGNORECASE)
 _ADDRESS = re.compile(r"[\w.+'-]+@[\w-]+(\.[\w-]+)+")
 _GAVE_UP = re.compile(r"permanent|given up|giving up", re.IGNORECASE)
 
@@ -45,8 +41,7 @@ def failures(message: Message, report: str) -> list[tuple[Kind, str | None, str 
     """(kind, recipient, status, reason) for each recipient the report is about."""
     blocks = status_blocks(message)
     temporary, permanent = _flufl(message)
-    if not blocks and not temporary and not permanent and _MAIL_SYSTEM.search(
-            header(message, "From") + " " + decoded_header(message, "Subject")):
+    if not blocks and not temporary and not permanent and from_mail_system(message):
         permanent = _addresses_with_reasons(report)
     named = [b.recipient for b in blocks] + sorted(permanent | temporary)
     others = tuple(dict.fromkeys(named))

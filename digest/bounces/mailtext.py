@@ -30,6 +30,13 @@ _QUOTE_START = re.compile(
     r"(the )?header of the (original|source) (mail|message)|your message reads|"
     r"start of returned message|-+ ?message headers? follows?)",
     re.IGNORECASE | re.MULTILINE)
+# What a report from a mail system (not a person, not their auto-reply) looks like.
+_SYSTEM_FROM = re.compile(r"mailer-daemon|postmaster|mail delivery|mail administrator|"
+                          r"mail system|microsoftexchange", re.IGNORECASE)
+_REPORT_SUBJECT = re.compile(
+    r"undeliver|not (been )?delivered|delivery (status|failure|failed|problem|notification|"
+    r"report|error)|returned mail|failure notice|mail delivery|non-?delivery|delivery has failed|"
+    r"unzustellbar|nicht zustellbar|non remis|no entregado|non recapitat", re.IGNORECASE)
 _TAG = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]*>", re.IGNORECASE | re.DOTALL)
 _MESSAGE_ID = re.compile(r"^[ \t>]*Message-ID:[ \t]*(<[^<>\s]+>)", re.IGNORECASE | re.MULTILINE)
 
@@ -57,6 +64,15 @@ def decoded_header(message: Message, name: str) -> str:
         return " ".join(str(email.header.make_header(email.header.decode_header(value))).split())
     except Exception:  # unknown charset, broken encoded word
         return value
+
+
+def from_mail_system(message: Message) -> bool:
+    """Whether the mail is a report from a mail system: a DSN or ARF container, a failed
+    recipients header, a mailer-daemon sender or a bounce subject."""
+    return (message.get_content_type() == "multipart/report"
+            or bool(header(message, "X-Failed-Recipients"))
+            or bool(_SYSTEM_FROM.search(header(message, "From")))
+            or bool(_REPORT_SUBJECT.search(decoded_header(message, "Subject"))))
 
 
 def first_address(value: str) -> str | None:

@@ -73,11 +73,16 @@ _MAILBOX_TEXT = re.compile(
     r"not listed in (the )?(domino|public name|address book)|no longer (valid|active|in use|exists)|"
     r"(host|domain)( name)? not found(?!,? try again)|unknown (host|domain)|host unknown|"
     r"no matches to nameserver query|did not exactly match|mailbox has moved|"
-    r"n'existe pas|existiert nicht|(benutzer|empf(ae|ä)nger) unbekannt|no existe|inexistente|"
-    r"sconosciut[oa]|non esiste", re.IGNORECASE)
+    r"non-?existent (host|domain|mailbox|user|address)|"
+    r"n'existe pas|(utilisateur|destinataire|adresse) inconnue?|existiert nicht|"
+    r"(benutzer|empf(ae|ä)nger|adresse) unbekannt|no existe|usuario desconocido|inexistente|"
+    r"sconosciut[oa]|non esiste|onbekende (gebruiker|ontvanger)|bestaat niet|"
+    r"usu(á|a)rio desconhecido|n(ã|a)o existe", re.IGNORECASE)
 _FULL_TEXT = re.compile(
     r"(mail ?box|mail ?folder|in ?box|storage)( is)? (full|over)|over ?quota|quota|"
-    r"insufficient (storage|disk)|(mail ?box|disk) space not enough|full mailbox",
+    r"insufficient (storage|disk)|(mail ?box|disk) space not enough|full mailbox|"
+    r"postfach (ist )?voll|bo(î|i)te (aux lettres )?(est )?pleine|buz(ó|o)n (est(á|a) )?lleno|"
+    r"casella (di posta )?piena|mailbox (is )?vol|caixa (postal )?(est(á|a) )?cheia",
     re.IGNORECASE)
 # Trouble on the way that says nothing about the mailbox: loops, unreachable hosts, a queue
 # that gave up, a crashed local delivery program (5.3.x, 5.4.x).
@@ -88,6 +93,16 @@ _SYSTEM_TEXT = re.compile(
     r"maximum delivery attempts|queue (period|lifetime|time)|too long in (the )?queue|"
     r"not (been )?collected|processing error|while being processed", re.IGNORECASE)
 _TEXTS = (_SENDER_TEXT, _POLICY_TEXT, _SIZE_TEXT, _MAILBOX_TEXT, _FULL_TEXT, _SYSTEM_TEXT)
+
+
+def _gone_despite_policy_code(text: str) -> bool:
+    """Some servers (Yandex: "550 5.7.1 No such user!") say a mailbox is gone with a policy
+    code; only words that say nothing of denial or rejection count then."""
+    return bool(_MAILBOX_TEXT.search(text)) and not (
+        _POLICY_TEXT.search(text) or _DENIED.search(text))
+
+
+_DENIED = re.compile(r"denied|reject|refused|not allowed", re.IGNORECASE)
 
 
 def explains(text: str) -> bool:
@@ -121,7 +136,7 @@ def judge(code: int, text: str, stage: Stage, recipient: str | None = None,
         return TemporaryFailure(reason, **details)
     if status in MAILBOX_GONE:
         return Bounce(reason, **details)
-    if status is not None and status.startswith("5.7."):
+    if status is not None and status.startswith("5.7.") and not _gone_despite_policy_code(text):
         # Policy: relay access, authentication, spam, reputation: our mail as a whole.
         return Rejected(reason, relay=True, **details)
     if _SIZE_TEXT.search(text):

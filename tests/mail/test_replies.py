@@ -37,6 +37,9 @@ RCPT, CONTENT, MAIL, DATA = Stage.RCPT, Stage.CONTENT, Stage.MAIL, Stage.DATA
      Bounce, None),
     (550, "5.0.0 L'adresse de messagerie n'existe pas", RCPT, Bounce, None),
     (550, "5.5.0 Requested action not taken: mailbox unavailable (S2017062302)", RCPT, Bounce, None),
+    (550, "5.7.1 No such user!", RCPT, Bounce, None),
+    (550, "Benutzer unbekannt", RCPT, Bounce, None),
+    (550, "all relevant MX records point to non-existent hosts", RCPT, Bounce, None),
     # Temporary, whatever the enhanced code: retried.
     (450, "4.2.0 Greylisted, see https://example.org", RCPT, TemporaryFailure, None),
     (451, "4.7.1 Please try again later", RCPT, TemporaryFailure, None),
@@ -46,6 +49,7 @@ RCPT, CONTENT, MAIL, DATA = Stage.RCPT, Stage.CONTENT, Stage.MAIL, Stage.DATA
     (552, "Requested mail action aborted: mailbox full", CONTENT, TemporaryFailure, None),
     (550, "Mailbox quota exceeded", RCPT, TemporaryFailure, None),
     (552, "Quota violation for x@example.net", RCPT, TemporaryFailure, None),
+    (550, "Postfach voll", RCPT, TemporaryFailure, None),
     (550, "The e-mail message could not be delivered because the user's mailfolder is full.", RCPT,
      TemporaryFailure, None),
     # Policy and relay refusals: the message fails, the address is kept.
@@ -57,6 +61,8 @@ RCPT, CONTENT, MAIL, DATA = Stage.RCPT, Stage.CONTENT, Stage.MAIL, Stage.DATA
     (550, "5.7.26 Unauthenticated email is not accepted from this domain", CONTENT, Rejected, True),
     (554, "5.7.1 Service unavailable; Client host blocked using zen.spamhaus.org", RCPT, Rejected, True),
     (550, "Administrative prohibition", RCPT, Rejected, True),
+    (550, "5.7.1 <x@example.net>: Recipient address rejected: Access denied", RCPT, Rejected, True),
+    (550, "5.7.1 Unknown user; blocked by policy", RCPT, Rejected, True),
     (550, "Rejected: 192.0.2.1 listed in a black list at b.barracudacentral.org", RCPT, Rejected, True),
     (550, "5.7.1 Service unavailable, Client host [192.0.2.1] blocked using Spamhaus", CONTENT,
      Rejected, True),
