@@ -22,13 +22,17 @@ _NOT_COMPLAINTS = frozenset({"not-spam", "auth-failure", "dkim", "dmarc"})
 
 
 def feedback_fields(message: Message) -> Message | None:
-    """The machine-readable fields of a feedback report, or None if this is none."""
+    """The machine-readable fields of a feedback report, or None if this is none. A report
+    that says it is one (report-type=feedback-report) but lost its fields part still is."""
     for part in message.walk():
         if part.get_content_type() == "message/feedback-report":
             payload = part.get_payload()
             if isinstance(payload, list) and payload and isinstance(payload[0], Message):
                 return payload[0]
             return HeaderParser().parsestr(part_text(part).lstrip())
+    if (message.get_content_type() == "multipart/report"
+            and str(message.get_param("report-type") or "").lower() == "feedback-report"):
+        return Message()
     return None
 
 

@@ -35,6 +35,9 @@ _WILL_RETRY = re.compile(r"will (continue to |keep )?(retry|try again|attempt (t
 _NOTICES = frozenset({"delayed", "delivered", "relayed", "expanded"})
 _ADDRESS = re.compile(r"[\w.+'-]+@[\w-]+(\.[\w-]+)+")
 _GAVE_UP = re.compile(r"permanent|given up|giving up", re.IGNORECASE)
+_FAILED = re.compile(r"could not be delivered|undeliver|delivery (has )?failed|failed|"
+                     r"permanent (error|failure)|not (be(en)? )?delivered|unable to deliver|"
+                     r"returned mail|rejected", re.IGNORECASE)
 
 
 def failures(message: Message, report: str) -> list[tuple[Kind, str | None, str | None, str]]:
@@ -68,6 +71,11 @@ def failures(message: Message, report: str) -> list[tuple[Kind, str | None, str 
         evidence = Evidence(address, True, None, "", report,
                             tuple(o for o in others if o != address))
         results.append(_judged(evidence))
+    if not results and not delay_notice and from_mail_system(message) and _FAILED.search(
+            decoded_header(message, "Subject") + "\n" + report):
+        # A bounce that names no address we can read: the VERP return path or our
+        # Message-ID still tell whose it is, so its verdict is worth reporting.
+        results.append(_judged(Evidence(None, True, None, "", report)))
     return results
 
 
@@ -102,10 +110,12 @@ def _addresses(found) -> set[str]:
 
 
 def _addresses_with_reasons(report: str) -> set[str]:
-    """Addresses named on a report line that also says why ("prof@x (user not found)")."""
+    """Addresses named on a report line that says why ("prof@x (user not found)") or on the
+    line just above one (Exchange puts the reason under the address)."""
+    lines = report.splitlines()
     found = set()
-    for line in report.splitlines():
-        if telling(line):
-            found.update(match.group(0).lower().rstrip(".") for match in _ADDRESS.finditer(line))
+    for index, line in enumerate(lines):
+        if telling(line) or (index + 1 < len(lines) and telling(lines[index + 1])):
+            found.update(match.group(0).strip("'.").lower() for match in _ADDRESS.finditer(line))
     return {address for address in found
             if not address.startswith(("postmaster@", "mailer-daemon@"))}

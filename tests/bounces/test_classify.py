@@ -190,3 +190,22 @@ def test_the_only_reason_a_report_gives_applies_to_each_of_its_recipients():
     kinds = {f.recipient: f.kind for f in classify(two)}
     assert kinds == {"alias@example.com": Kind.HARD, "owner@example.com": Kind.SOFT,
                      "third@example.com": Kind.HARD}
+
+
+def test_a_feedback_report_without_its_fields_part_is_still_a_complaint():
+    raw = (SAMPLES / "arf_yahoo.eml").read_bytes().replace(
+        b"Content-Type: message/feedback-report", b"Content-Type: text/plain")
+    [finding] = classify(raw)
+    assert (finding.kind, finding.recipient, finding.message_id) == (
+        Kind.COMPLAINT, "complainer@yahoo.com", "<e12.s34.arf_yahoo@news.example.org>")
+
+
+def test_a_bounce_that_names_no_address_is_still_reported_for_its_return_path():
+    raw = (b"From: Mail Delivery System <MAILER-DAEMON@mx.example.net>\r\n"
+           b"To: bounces+e12s34.sig@news.example.org\r\n"
+           b"Subject: Mail delivery failed: returning message to sender\r\n\r\n"
+           b"A message that you sent could not be delivered to one or more of its recipients.\r\n"
+           b"One or more of the recipients are not a valid user of the system.\r\n")
+    [finding] = classify(raw)
+    assert (finding.kind, finding.recipient, finding.return_path) == (
+        Kind.HARD, None, RETURN_PATH)
