@@ -37,6 +37,7 @@ _REPORT_SUBJECT = re.compile(
     r"undeliver|not (been )?delivered|delivery (status|failure|failed|problem|notification|"
     r"report|error)|returned mail|failure notice|mail delivery|non-?delivery|delivery has failed|"
     r"unzustellbar|nicht zustellbar|non remis|no entregado|non recapitat", re.IGNORECASE)
+_MAX_PART_BYTES = 256 * 1024
 _TAG = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]*>", re.IGNORECASE | re.DOTALL)
 _MESSAGE_ID = re.compile(r"^[ \t>]*Message-ID:[ \t]*(<[^<>\s]+>)", re.IGNORECASE | re.MULTILINE)
 
@@ -92,6 +93,9 @@ def part_text(part: Message) -> str:
         payload = None
     if not isinstance(payload, bytes):
         payload = str(part.get_payload() or "").encode("utf-8", "replace")
+    # A report says what it has to say early; a huge part (an attachment sent back) would
+    # only slow the regular expressions down.
+    payload = payload[:_MAX_PART_BYTES]
     charset = part.get_content_charset() or "utf-8"
     try:
         text = payload.decode(charset, "replace")

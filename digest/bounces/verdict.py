@@ -36,7 +36,7 @@ class Evidence:
 
 def verdict(evidence: Evidence) -> tuple[Kind, str | None, str]:
     """The kind, the enhanced status code and a short reason."""
-    text = _telling_text(evidence)
+    text = " ".join(_telling_text(evidence).split())
     given = enhanced_status(evidence.status or "")
     in_text = _ENHANCED.search(text)
     status = ".".join(str(int(p)) for p in in_text.groups()) if in_text else given
@@ -49,9 +49,10 @@ def verdict(evidence: Evidence) -> tuple[Kind, str | None, str]:
         code = 550 if status.startswith("5") else 450
     else:
         code = 550 if evidence.permanent else 450
-    reason = " ".join(text.split())[:_REASON_CHARS] or (status or "")
-    failure = judge(code, f"{meaningful} {reason}" if meaningful else reason, Stage.RCPT,
+    failure = judge(code, f"{meaningful} {text}" if meaningful else text, Stage.RCPT,
                     evidence.recipient)
+    # The remote server's own words when the text quotes them, else the text.
+    reason = (text[code_match.start():] if code_match else text)[:_REASON_CHARS] or status or ""
     if failure is None:  # a 2xx: the report quotes a success
         return Kind.IGNORE, status, reason
     return (Kind.HARD if isinstance(failure, Bounce) else Kind.SOFT), status, reason
