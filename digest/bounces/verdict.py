@@ -84,17 +84,15 @@ def _near(evidence: Evidence) -> str:
     if not evidence.recipient:
         return ""
     lines = evidence.report.splitlines()
-    needle = evidence.recipient.lower()
     for start, line in enumerate(lines):
-        if needle in line.lower():
+        if _names(line, evidence.recipient):
             break
     else:
         return ""
     window: list[str] = []
     blanks = 0
     for line in lines[start:start + _WINDOW_LINES * 2]:
-        lowered = line.lower()
-        if window and any(other in lowered for other in evidence.others):
+        if window and any(_names(line, other) for other in evidence.others):
             break
         if not line.strip():
             if window and telling("\n".join(window)):
@@ -109,6 +107,11 @@ def _near(evidence: Evidence) -> str:
     return "\n".join(window)
 
 
+def _names(line: str, address: str) -> bool:
+    """Whether the line names this address (not merely one that ends with it)."""
+    return re.search(rf"(?<![\w.+'-]){re.escape(address)}(?![\w-])", line, re.IGNORECASE) is not None
+
+
 def _telling_line(evidence: Evidence) -> str:
     """The report's first line that says why, with the next line (reasons wrap). A line that
     names another failing address is someone else's reason, unless it is the report's only
@@ -118,7 +121,6 @@ def _telling_line(evidence: Evidence) -> str:
                if telling(line)]
     if not reasons:
         return ""
-    first = reasons[0].lower()
-    if len(reasons) == 1 or not any(other in first for other in evidence.others):
+    if len(reasons) == 1 or not any(_names(reasons[0], other) for other in evidence.others):
         return reasons[0]
     return ""

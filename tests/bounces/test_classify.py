@@ -209,3 +209,16 @@ def test_a_bounce_that_names_no_address_is_still_reported_for_its_return_path():
     [finding] = classify(raw)
     assert (finding.kind, finding.recipient, finding.return_path) == (
         Kind.HARD, None, RETURN_PATH)
+
+
+def test_an_address_is_not_mistaken_for_a_longer_one_that_ends_with_it():
+    raw = (b"From: MAILER-DAEMON@mail.example.com\r\nSubject: failure notice\r\n\r\n"
+           b"Hi. This is the qmail-send program at mail.example.com.\r\n"
+           b"This is a permanent error; I've given up. Sorry it didn't work out.\r\n\r\n"
+           b"<userx@example.com>:\r\n"
+           b"Remote host said: 552 5.2.2 Mailbox full\r\n\r\n"
+           b"<x@example.com>:\r\n"
+           b"Remote host said: 550 5.1.1 No such user\r\n\r\n"
+           b"--- Below this line is a copy of the message.\r\n")
+    kinds = {f.recipient: (f.kind, f.status) for f in classify(raw)}
+    assert kinds == {"userx@example.com": (Kind.SOFT, "5.2.2"), "x@example.com": (Kind.HARD, "5.1.1")}
