@@ -53,7 +53,8 @@ _SENDER_TEXT = re.compile(r"sender (address )?(rejected|refused|unknown|verif)|s
 _POLICY_TEXT = re.compile(
     r"relay(ing)? (access )?(denied|not permitted|prohibited)|not permitted to relay|spam|"
     r"blocked|block ?list|black ?list|\b(rbl|dnsbl)\b|policy|reputation|prohibit|"
-    r"authentication (required|failed)|not authori[sz]ed|not accepting (mail|messages) from",
+    r"authentication (required|failed)|not authori[sz]ed|not accepting (mail|messages) from|"
+    r"will not accept",
     re.IGNORECASE)
 _SIZE_TEXT = re.compile(r"too (big|large)|size (limit|exceed)|(message|maximum|max|inbound) size|"
                         r"exceeds", re.IGNORECASE)
@@ -134,7 +135,8 @@ def judge(code: int, text: str, stage: Stage, recipient: str | None = None,
         return Rejected(f"the relay refuses our mail: {reason}", **details)
     if status in MAILBOX_FULL or _FULL_TEXT.search(text):
         return TemporaryFailure(reason, **details)
-    if status in MAILBOX_GONE:
+    if status in MAILBOX_GONE and not (_POLICY_TEXT.search(text) and not _MAILBOX_TEXT.search(text)):
+        # (AOL's "521 5.2.1 AOL will not accept delivery of this message" is a block.)
         return Bounce(reason, **details)
     if status is not None and status.startswith("5.7.") and not _gone_despite_policy_code(text):
         # Policy: relay access, authentication, spam, reputation: our mail as a whole.

@@ -61,6 +61,7 @@ RCPT, CONTENT, MAIL, DATA = Stage.RCPT, Stage.CONTENT, Stage.MAIL, Stage.DATA
     (550, "5.7.26 Unauthenticated email is not accepted from this domain", CONTENT, Rejected, True),
     (554, "5.7.1 Service unavailable; Client host blocked using zen.spamhaus.org", RCPT, Rejected, True),
     (550, "Administrative prohibition", RCPT, Rejected, True),
+    (521, "5.2.1 : AOL will not accept delivery of this message.", RCPT, Rejected, True),
     (550, "5.7.1 <x@example.net>: Recipient address rejected: Access denied", RCPT, Rejected, True),
     (550, "5.7.1 Unknown user; blocked by policy", RCPT, Rejected, True),
     (550, "Rejected: 192.0.2.1 listed in a black list at b.barracudacentral.org", RCPT, Rejected, True),
