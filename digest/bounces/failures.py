@@ -56,7 +56,7 @@ def failures(message: Message, report: str) -> list[tuple[Kind, str | None, str 
         if block.action in _NOTICES or not (block.action or _failed_status(block.status)):
             results.append((Kind.IGNORE, block.recipient, block.status, f"action {block.action}"))
             continue
-        evidence = Evidence(block.recipient, True, block.status, block.diagnostic, report,
+        evidence = Evidence(block.recipient, block.status, block.diagnostic, report,
                             tuple(o for o in others if o != block.recipient))
         results.append(_judged(evidence))
     delay_notice = not blocks and not _GAVE_UP.search(report) and bool(
@@ -68,14 +68,14 @@ def failures(message: Message, report: str) -> list[tuple[Kind, str | None, str 
         if address not in permanent or delay_notice:
             results.append((Kind.IGNORE, address, None, "delay notice"))
             continue
-        evidence = Evidence(address, True, None, "", report,
-                            tuple(o for o in others if o != address))
+        evidence = Evidence(address, report=report,
+                            others=tuple(o for o in others if o != address))
         results.append(_judged(evidence))
     if not results and not delay_notice and from_mail_system(message) and _FAILED.search(
             decoded_header(message, "Subject") + "\n" + report):
         # A bounce that names no address we can read: the VERP return path or our
         # Message-ID still tell whose it is, so its verdict is worth reporting.
-        results.append(_judged(Evidence(None, True, None, "", report)))
+        results.append(_judged(Evidence(None, report=report)))
     return results
 
 

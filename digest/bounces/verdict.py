@@ -27,7 +27,6 @@ class Evidence:
     """What one report says about one recipient."""
 
     recipient: str | None
-    permanent: bool          # the report gave up (DSN Action: failed, or a final failure)
     status: str | None = None  # the DSN Status field, when there is one
     diagnostic: str = ""       # the DSN Diagnostic-Code text, when there is one
     report: str = ""           # the human-readable report text
@@ -48,7 +47,8 @@ def verdict(evidence: Evidence) -> tuple[Kind, str | None, str]:
     elif status:
         code = 550 if status.startswith("5") else 450
     else:
-        code = 550 if evidence.permanent else 450
+        # A report that gave up and quotes no reply: RFC 5321's "mailbox unavailable".
+        code = 550
     failure = judge(code, f"{meaningful} {text}" if meaningful else text, Stage.RCPT,
                     evidence.recipient)
     # The remote server's own words when the text quotes them, else the text.
