@@ -25,11 +25,13 @@ log = logging.getLogger(__name__)
 # Notices that a mail is still queued: the MTA will try again, nothing failed yet. Subjects
 # first (English, German, French, Spanish), then the body's promise to retry.
 _DELAY_SUBJECT = re.compile(r"delay|not yet (been )?delivered|postponed|still being retried|"
-                            r"warning: message|verz(ö|oe)ger|retard|retras", re.IGNORECASE)
+                            r"warning: (message|could not send)|verz(ö|oe)ger|retard|retras",
+                            re.IGNORECASE)
 _WILL_RETRY = re.compile(r"will (continue to |keep )?(retry|try again|attempt (to )?(re)?deliver|"
                          r"keep trying)|attempts will continue|"
-                         r"(still|will) be(ing)? retried|this is (just|only) a warning|"
-                         r"not yet been delivered", re.IGNORECASE)
+                         r"(still|will) be(ing)? retried|this is (just |only )?a warning|"
+                         r"warning only|do not need to resend|not yet been delivered",
+                         re.IGNORECASE)
 # Actions that are no failure (RFC 3464 2.3.3); anything else ("failed", a vendor's
 # "error") is one.
 _NOTICES = frozenset({"delayed", "delivered", "relayed", "expanded"})

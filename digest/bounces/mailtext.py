@@ -126,22 +126,27 @@ def _own_parts(message: Message) -> list[Message]:
     return [message]
 
 
-def quoted_original(message: Message) -> Message | None:
-    """The headers of the original message the report quotes, when it quotes them."""
+def quoted_original(message: Message, innermost: bool = False) -> Message | None:
+    """The headers of the original message the report quotes, when it quotes them: the
+    first quoted message, or with `innermost` the last (a report forwarded as an attachment
+    quotes the report first, and the original inside it)."""
+    found = None
     for part in message.walk():
         kind = part.get_content_type()
         if kind == "message/rfc822":
             payload = part.get_payload()
             if isinstance(payload, list) and payload and isinstance(payload[0], Message):
-                return payload[0]
+                found = payload[0]
         elif kind in ("text/rfc822-headers", "message/rfc822-headers"):
-            return HeaderParser().parsestr(part_text(part).lstrip())
-    return None
+            found = HeaderParser().parsestr(part_text(part).lstrip())
+        if found is not None and not innermost:
+            break
+    return found
 
 
-def original_message_id(message: Message) -> str | None:
+def original_message_id(message: Message, innermost: bool = False) -> str | None:
     """Our Message-ID, from the quoted original or, in a plain-text report, its quoted headers."""
-    original = quoted_original(message)
+    original = quoted_original(message, innermost)
     if original is not None and (value := header(original, "Message-ID")):
         return value
     body = "\n".join(part_text(part) for part in message.walk()

@@ -222,3 +222,9 @@ def test_an_address_is_not_mistaken_for_a_longer_one_that_ends_with_it():
            b"--- Below this line is a copy of the message.\r\n")
     kinds = {f.recipient: (f.kind, f.status) for f in classify(raw)}
     assert kinds == {"userx@example.com": (Kind.SOFT, "5.2.2"), "x@example.com": (Kind.HARD, "5.1.1")}
+
+
+def test_a_forwarded_complaint_names_the_original_inside_the_report():
+    [finding] = classify((SAMPLES / "arf_forwarded.eml").read_bytes())
+    assert (finding.recipient, finding.message_id) == (
+        "complainer@yahoo.com", "<e12.s34.arf_yahoo@news.example.org>")
