@@ -1,65 +1,54 @@
-"""Reading a report mail: which recipients failed, and how.
+"""Reading a mail that came back: which recipients it is about, and what it says of each.
 
-A first version that reads standard delivery status notifications (RFC 3464) only; the
-verdict on each recipient's status and diagnostic comes from the one reply classifier,
-:func:`digest.mail.replies.judge`.
+The entry point of every door that receives mail (a pipe, a maildir, an IMAP mailbox). In
+order: a mail to our List-Unsubscribe address, a complaint report (ARF), a standard or
+non-standard delivery failure report, an auto-reply; anything else is ignored. The verdict
+on each failure comes from the one reply classifier, :func:`digest.mail.replies.judge`.
 """
 
 from __future__ import annotations
 
-import email
-import email.policy
-from email.message import Message
+import logging
 
+from digest.bounces.autoreply import is_auto_reply
+from digest.bounces.complaints import complaint, feedback_fields
+from digest.bounces.failures import failures
 from digest.bounces.findings import Finding, Kind
-from digest.mail.errors import Bounce
-from digest.mail.replies import Stage, judge
+from digest.bounces.mailtext import first_address, header, original_message_id, parse, report_text
+from digest.bounces.unsubscribe import unsubscribe_request
+
+log = logging.getLogger(__name__)
 
 _RETURN_PATH_HEADERS = ("Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To", "To")
 
 
 def classify(raw: bytes) -> list[Finding]:
-    """One finding per affected recipient; a single IGNORE finding for anything else."""
-    message = email.message_from_bytes(raw, policy=email.policy.compat32)
-    return_path = next((str(message[h]).strip() for h in _RETURN_PATH_HEADERS if message[h]), None)
-    findings = [_finding(fields, return_path) for fields in _status_blocks(message)]
-    findings = [f for f in findings if f.kind is not Kind.IGNORE]
-    return findings or [Finding(Kind.IGNORE, reason="not a delivery failure report",
-                                return_path=return_path)]
+    """One finding per affected recipient; a single IGNORE finding for anything else.
+
+    Never raises: whatever bytes arrive (a truncated mail, a binary attachment, a spam with
+    broken MIME), the door gets findings back and goes on with the next mail."""
+    try:
+        return _classify(raw)
+    except Exception as error:  # the contract above; the tests fuzz it
+        log.warning("could not read a report mail", exc_info=True)
+        return [Finding(Kind.IGNORE, reason=f"unreadable mail: {type(error).__name__}")]
 
 
-def _status_blocks(message: Message) -> list[Message]:
-    """The per-recipient field blocks of every message/delivery-status part."""
-    blocks = []
-    for part in message.walk():
-        if part.get_content_type() == "message/delivery-status":
-            # compat32 parses the part's blocks as sub-messages: the first is per message.
-            payload = part.get_payload()
-            blocks.extend(payload[1:] if isinstance(payload, list) else [])
-    return blocks
-
-
-def _finding(fields: Message, return_path: str | None) -> Finding:
-    recipient = _address(fields.get("Final-Recipient") or fields.get("Original-Recipient"))
-    action = (fields.get("Action") or "").strip().lower()
-    status = (fields.get("Status") or "").strip() or None
-    diagnostic = " ".join((fields.get("Diagnostic-Code") or "").split())
-    text = diagnostic.partition(";")[2].strip() if ";" in diagnostic else diagnostic
-    if action != "failed":
-        return Finding(Kind.IGNORE, recipient, status, text, return_path)
-    code, _, rest = text.partition(" ")
-    reply_code = int(code) if code.isdigit() else (550 if (status or "5").startswith("5") else 450)
-    reply_text = rest if code.isdigit() else text
-    if status and not reply_text.startswith(status):
-        reply_text = f"{status} {reply_text}"
-    verdict = judge(reply_code, reply_text, Stage.RCPT, recipient)
-    # Anything short of a gone mailbox (full, policy, expired in a queue) is soft.
-    kind = Kind.HARD if isinstance(verdict, Bounce) else Kind.SOFT
-    return Finding(kind, recipient, status, text or (status or ""), return_path)
-
-
-def _address(field: str | None) -> str | None:
-    if not field:
-        return None
-    address = field.partition(";")[2].strip() if ";" in field else field.strip()
-    return address.strip("<>").lower() or None
+def _classify(raw: bytes) -> list[Finding]:
+    message = parse(raw)
+    return_path = next((address for name in _RETURN_PATH_HEADERS
+                        if (address := first_address(header(message, name)))), None)
+    if request := unsubscribe_request(message, return_path):
+        return [request]
+    if (fields := feedback_fields(message)) is not None:
+        return [complaint(message, fields)]
+    if is_auto_reply(message):
+        return [Finding(Kind.IGNORE, reason="auto-reply", return_path=return_path)]
+    found = failures(message, report_text(message))
+    failed = [item for item in found if item[0] is not Kind.IGNORE]
+    if not failed:
+        reason = found[0][3] if found else "not a delivery failure report"
+        return [Finding(Kind.IGNORE, reason=reason, return_path=return_path)]
+    message_id = original_message_id(message)
+    return [Finding(kind, recipient, status, reason, return_path, message_id)
+            for kind, recipient, status, reason in failed]

@@ -53,15 +53,63 @@ _SENDER_TEXT = re.compile(r"sender (address )?(rejected|refused|unknown|verif)|s
 _POLICY_TEXT = re.compile(
     r"relay(ing)? (access )?(denied|not permitted|prohibited)|not permitted to relay|spam|"
     r"blocked|block ?list|black ?list|\b(rbl|dnsbl)\b|policy|reputation|prohibit|"
-    r"authentication (required|failed)|not authori[sz]ed", re.IGNORECASE)
-_SIZE_TEXT = re.compile(r"too (big|large)|size limit|exceeds", re.IGNORECASE)
+    r"authentication (required|failed)|not authori[sz]ed|not accepting (mail|messages) from|"
+    r"will not accept",
+    re.IGNORECASE)
+_SIZE_TEXT = re.compile(r"too (big|large)|size (limit|exceed)|(message|maximum|max|inbound) size|"
+                        r"exceeds", re.IGNORECASE)
+# Bounce reports word "the mailbox is gone" in many ways and languages; each phrase here was
+# seen in a real report (qmail, Exim, Exchange, Domino, GroupWise, Yahoo, Gmail, ...).
 _MAILBOX_TEXT = re.compile(
-    r"user unknown|unknown user|no such (user|mailbox|recipient|account)|mailbox (unavailable|"
-    r"not found|does not exist)|does not exist|unknown recipient|invalid recipient|"
-    r"recipient (unknown|not found|address rejected)|account (disabled|closed)|no mailbox|"
-    r"(doesn't|does not) have an? [\w.-]+ account", re.IGNORECASE)
-_FULL_TEXT = re.compile(r"mailbox (is )?full|over ?quota|quota exceeded|insufficient storage",
-                        re.IGNORECASE)
+    r"user unknown|unknown (user|recipient|local part|mailbox|address)|"
+    r"(user|addressee|recipient|mailbox|address)( name)? (is )?(not known|unknown|not found|"
+    r"not recogni[sz]ed|not valid|invalid)|no such (user|mailbox|recipient|account|address|person|"
+    r"domain)|no mailbox|mailbox (unavailable|not found|does not exist|is disabled|is inactive)|"
+    r"does ?n[o']t exist|does not have an? (final )?(e-?mail )?(delivery point|account)|"
+    r"unknown or illegal user|illegal (user|recipient)|invalid (recipient|mailbox|address|user|"
+    r"final delivery)|not a valid (user|mailbox|recipient|address)|recipient (address )?rejected|"
+    r"recipient (not found|does not exist)|unrouteable address|"
+    r"account (has been |is |was )?(disabled|closed|discontinued|deactivated|terminated|"
+    r"removed|deleted|inactive|expired)|(doesn't|does not) have an? [\w.-]+ account|"
+    r"not listed in (the )?(domino|public name|address book)|no longer (valid|active|in use|exists)|"
+    r"(host|domain)( name)? not found(?!,? try again)|unknown (host|domain)|host unknown|"
+    r"no matches to nameserver query|did not exactly match|mailbox has moved|"
+    r"non-?existent (host|domain|mailbox|user|address)|"
+    r"n'existe pas|(utilisateur|destinataire|adresse) inconnue?|existiert nicht|"
+    r"(benutzer|empf(ae|ä)nger|adresse) unbekannt|no existe|usuario desconocido|inexistente|"
+    r"sconosciut[oa]|non esiste|onbekende (gebruiker|ontvanger)|bestaat niet|"
+    r"usu(á|a)rio desconhecido|n(ã|a)o existe", re.IGNORECASE)
+_FULL_TEXT = re.compile(
+    r"(mail ?box|mail ?folder|in ?box|storage)( is)? (full|over)|over ?quota|quota|"
+    r"insufficient (storage|disk)|(mail ?box|disk) space not enough|full mailbox|"
+    r"postfach (ist )?voll|bo(î|i)te (aux lettres )?(est )?pleine|buz(ó|o)n (est(á|a) )?lleno|"
+    r"casella (di posta )?piena|mailbox (is )?vol|caixa (postal )?(est(á|a) )?cheia",
+    re.IGNORECASE)
+# Trouble on the way that says nothing about the mailbox: loops, unreachable hosts, a queue
+# that gave up, a crashed local delivery program (5.3.x, 5.4.x).
+_SYSTEM_TEXT = re.compile(
+    r"loop|too many hops|command died|timed? ?out|not (reachable|responding)|unreachable|"
+    r"connection (refused|reset|lost|timed out)|could not (connect|find a gateway)|"
+    r"unable to (connect|transfer)|temporar|try again|expired|no answer|failed \d+ attempts|"
+    r"maximum delivery attempts|queue (period|lifetime|time)|too long in (the )?queue|"
+    r"not (been )?collected|processing error|while being processed", re.IGNORECASE)
+_TEXTS = (_SENDER_TEXT, _POLICY_TEXT, _SIZE_TEXT, _MAILBOX_TEXT, _FULL_TEXT, _SYSTEM_TEXT)
+
+
+def _gone_despite_policy_code(text: str) -> bool:
+    """Some servers (Yandex: "550 5.7.1 No such user!") say a mailbox is gone with a policy
+    code; only words that say nothing of denial or rejection count then."""
+    return bool(_MAILBOX_TEXT.search(text)) and not (
+        _POLICY_TEXT.search(text) or _DENIED.search(text))
+
+
+_DENIED = re.compile(r"denied|reject|refused|not allowed", re.IGNORECASE)
+
+
+def explains(text: str) -> bool:
+    """Whether a text says why a mail failed in words this module knows: the mailbox, the
+    sender, a policy, the size or a full mailbox (a report's boilerplate says none of them)."""
+    return any(pattern.search(text) for pattern in _TEXTS)
 
 
 def enhanced_status(text: str) -> str | None:
@@ -87,16 +135,21 @@ def judge(code: int, text: str, stage: Stage, recipient: str | None = None,
         return Rejected(f"the relay refuses our mail: {reason}", **details)
     if status in MAILBOX_FULL or _FULL_TEXT.search(text):
         return TemporaryFailure(reason, **details)
-    if status in MAILBOX_GONE:
+    if status in MAILBOX_GONE and not (_POLICY_TEXT.search(text) and not _MAILBOX_TEXT.search(text)):
+        # (AOL's "521 5.2.1 AOL will not accept delivery of this message" is a block.)
         return Bounce(reason, **details)
-    if status is not None and status.startswith("5.7."):
+    if status is not None and status.startswith("5.7.") and not _gone_despite_policy_code(text):
         # Policy: relay access, authentication, spam, reputation: our mail as a whole.
         return Rejected(reason, relay=True, **details)
     if _SIZE_TEXT.search(text):
         return Rejected(reason, relay=False, **details)
     if _POLICY_TEXT.search(text):
         return Rejected(reason, relay=True, **details)
-    if _MAILBOX_TEXT.search(text) or (status is None and code in (550, 551, 553)):
+    if _MAILBOX_TEXT.search(text):
+        return Bounce(reason, **details)
+    if _SYSTEM_TEXT.search(text):
+        return Rejected(reason, relay=False, **details)
+    if status is None and code in (550, 551, 553):
         # RFC 5321: 550 mailbox unavailable, 551 user not local, 553 mailbox name not allowed.
         return Bounce(reason, **details)
     if code == 552 and status is None:

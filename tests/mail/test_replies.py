@@ -3,7 +3,7 @@
 import pytest
 
 from digest.mail.errors import Bounce, Rejected, TemporaryFailure
-from digest.mail.replies import Stage, enhanced_status, judge
+from digest.mail.replies import Stage, enhanced_status, explains, judge
 
 RCPT, CONTENT, MAIL, DATA = Stage.RCPT, Stage.CONTENT, Stage.MAIL, Stage.DATA
 
@@ -27,6 +27,19 @@ RCPT, CONTENT, MAIL, DATA = Stage.RCPT, Stage.CONTENT, Stage.MAIL, Stage.DATA
      Bounce, None),
     (550, "Requested action not taken: mailbox unavailable", RCPT, Bounce, None),
     (553, "sorry, that domain isn't in my list of allowed rcpthosts", RCPT, Bounce, None),
+    # ... in the many words of bounce reports (qmail, Exchange, Domino, Yahoo, Gmail, Exim).
+    (550, "This account has been disabled or discontinued [#102]", RCPT, Bounce, None),
+    (550, "Sorry, no mailbox here by that name. (#5.1.1)", RCPT, Bounce, None),
+    (550, "User jdoe (jdoe@example.net) not listed in Domino Directory", RCPT, Bounce, None),
+    (550, "The recipient name is not recognized", RCPT, Bounce, None),
+    (554, "Unrouteable address", RCPT, Bounce, None),
+    (554, "Host or domain name not found. Name service error for name=x.example type=A", RCPT,
+     Bounce, None),
+    (550, "5.0.0 L'adresse de messagerie n'existe pas", RCPT, Bounce, None),
+    (550, "5.5.0 Requested action not taken: mailbox unavailable (S2017062302)", RCPT, Bounce, None),
+    (550, "5.7.1 No such user!", RCPT, Bounce, None),
+    (550, "Benutzer unbekannt", RCPT, Bounce, None),
+    (550, "all relevant MX records point to non-existent hosts", RCPT, Bounce, None),
     # Temporary, whatever the enhanced code: retried.
     (450, "4.2.0 Greylisted, see https://example.org", RCPT, TemporaryFailure, None),
     (451, "4.7.1 Please try again later", RCPT, TemporaryFailure, None),
@@ -35,6 +48,10 @@ RCPT, CONTENT, MAIL, DATA = Stage.RCPT, Stage.CONTENT, Stage.MAIL, Stage.DATA
     (552, "5.2.2 Mailbox full", RCPT, TemporaryFailure, None),
     (552, "Requested mail action aborted: mailbox full", CONTENT, TemporaryFailure, None),
     (550, "Mailbox quota exceeded", RCPT, TemporaryFailure, None),
+    (552, "Quota violation for x@example.net", RCPT, TemporaryFailure, None),
+    (550, "Postfach voll", RCPT, TemporaryFailure, None),
+    (550, "The e-mail message could not be delivered because the user's mailfolder is full.", RCPT,
+     TemporaryFailure, None),
     # Policy and relay refusals: the message fails, the address is kept.
     (554, "5.7.1 <x@example.net>: Relay access denied", RCPT, Rejected, True),
     (554, "Relay access denied", RCPT, Rejected, True),
@@ -44,10 +61,20 @@ RCPT, CONTENT, MAIL, DATA = Stage.RCPT, Stage.CONTENT, Stage.MAIL, Stage.DATA
     (550, "5.7.26 Unauthenticated email is not accepted from this domain", CONTENT, Rejected, True),
     (554, "5.7.1 Service unavailable; Client host blocked using zen.spamhaus.org", RCPT, Rejected, True),
     (550, "Administrative prohibition", RCPT, Rejected, True),
+    (521, "5.2.1 : AOL will not accept delivery of this message.", RCPT, Rejected, True),
+    (550, "5.7.1 <x@example.net>: Recipient address rejected: Access denied", RCPT, Rejected, True),
+    (550, "5.7.1 Unknown user; blocked by policy", RCPT, Rejected, True),
     (550, "Rejected: 192.0.2.1 listed in a black list at b.barracudacentral.org", RCPT, Rejected, True),
     (550, "5.7.1 Service unavailable, Client host [192.0.2.1] blocked using Spamhaus", CONTENT,
      Rejected, True),
+    (550, "5.0.0 Your mail could not be delivered because they are not accepting mail from x",
+     RCPT, Rejected, True),
     # ... about this message only: it fails, and it does not count towards stopping the send.
+    (554, "Too many hops 26 (25 max)", RCPT, Rejected, False),
+    (550, "Name service error for domain x.example: Host not found, try again", RCPT, Rejected,
+     False),
+    (550, "Command died with status 17", CONTENT, Rejected, False),
+    (554, "5.0.0 Exceeded maximum inbound message size", CONTENT, Rejected, False),
     (552, "5.3.4 Message size exceeds fixed maximum message size", CONTENT, Rejected, False),
     (552, "5.2.3 Message too big", CONTENT, Rejected, False),
     (554, "5.6.0 Message content rejected", CONTENT, Rejected, False),
@@ -88,3 +115,15 @@ def test_a_reply_naming_our_sender_is_about_our_mail_whatever_its_code():
 def test_a_refusal_of_our_mail_says_so():
     refused = judge(550, "5.7.1 sender not allowed", MAIL, "x@example.net")
     assert refused.reason == "the relay refuses our mail: 550 5.7.1 sender not allowed"
+
+
+@pytest.mark.parametrize("text, says_why", [
+    ("550 5.1.1 user unknown", True),
+    ("Mailbox full", True),
+    ("Client host blocked using zen.spamhaus.org", True),
+    ("Connection timed out", True),
+    ("This is the mail system at host mail.example.org.", False),
+    ("I'm sorry to have to inform you that your message could not be delivered", False),
+])
+def test_explains_tells_a_reason_from_boilerplate(text, says_why):
+    assert explains(text) is says_why
