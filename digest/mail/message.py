@@ -166,7 +166,10 @@ class MailTemplate:
         )
 
     def assemble(self, *, recipient: str, recipient_name: str | None, message_id: str,
-                 personal: Personal, unsubscribe_url: str, subject_prefix: str = "") -> OutgoingMessage:
+                 personal: Personal, unsubscribe_url: str, subject_prefix: str = "",
+                 return_path: str | None = None) -> OutgoingMessage:
+        """The message for one subscriber; `return_path` (the per-delivery VERP address,
+        digest.bounces.verp) replaces the From address as the envelope sender."""
         recipient = header_safe(recipient)
         text_values, html_values = personal_fields(personal)
         headers = [
@@ -190,7 +193,7 @@ class MailTemplate:
         ])
         if self.signer is not None:
             data = self.signer.sign(data)
-        return OutgoingMessage(self.sender, recipient, message_id, data)
+        return OutgoingMessage(return_path or self.sender, recipient, message_id, data)
 
     def _unsubscribe(self, url: str) -> str:
         links = f"<{header_safe(url)}>"
