@@ -54,6 +54,18 @@ def message_id(edition_id: int, subscriber_id: int, domain: str) -> str:
     return f"<digest.{edition_id}.{subscriber_id}@{domain}>"
 
 
+_MESSAGE_ID = re.compile(r"<?digest\.(\d{1,19})\.(\d{1,19})@([A-Za-z0-9.-]+)>?")
+
+
+def read_message_id(value: str | None, domain: str) -> tuple[int, int] | None:
+    """(edition id, subscriber id) of one of our digest Message-IDs at `domain`, else None.
+    Unsigned: anyone can write one, so the caller checks that such a delivery exists."""
+    match = _MESSAGE_ID.fullmatch((value or "").strip())
+    if match is None or match.group(3).lower() != domain:
+        return None
+    return int(match.group(1)), int(match.group(2))
+
+
 def _crlf(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\r\n")
 
