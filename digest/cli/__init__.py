@@ -4,7 +4,8 @@ Each topic has its own module that registers its commands on the shared app.
 """
 
 from digest.cli import (  # noqa: F401  (each module registers its commands)
-    db, demo, editions, ingest, lists, render, send, serve, sources, subscribers, summarize, users,
+    bounce_intake, bounces, db, demo, editions, ingest, lists, render, send, serve, sources, subscribers,
+    summarize, users,
 )
 from digest.cli.common import app
 
