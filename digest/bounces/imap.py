@@ -71,6 +71,8 @@ def connect(settings: Settings) -> Iterator[imaplib.IMAP4]:
             imap.login(settings.bounce_imap_user or "", settings.bounce_imap_password or "")
         except imaplib.IMAP4.error as exc:
             raise MailboxError(f"login as {settings.bounce_imap_user!r} refused: {exc}") from None
+        # imaplib keeps the greeting's list; a server offers more (MOVE) once logged in.
+        imap.capabilities = tuple(_ok(imap.capability(), "capability")[-1].decode().upper().split())
         yield imap
     finally:
         try:
