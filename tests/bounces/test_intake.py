@@ -42,6 +42,12 @@ def test_the_return_path_attributes_a_bounce_whatever_address_it_names(sent):
         (sent.edition.id, sent.subscriber(ADA).id, "hard", "5.1.1", "mail")
 
 
+def test_a_finding_naming_no_address_is_attributed_by_the_return_path_alone(sent):
+    finding = Finding(Kind.HARD, None, "5.1.1", return_path=sent.return_path(KATHERINE))
+    assert record(sent.session, sent.settings, [finding], source="mail", report_key="<r0@mx>").recorded == 1
+    assert suppression_reason(sent.session, KATHERINE) == "bounce"
+
+
 def test_our_message_id_attributes_when_there_is_no_return_path(sent):
     grace = sent.subscriber(GRACE)
     finding = Finding(Kind.HARD, None, "5.1.1", message_id=f"<digest.{sent.edition.id}.{grace.id}@news.example.org>")

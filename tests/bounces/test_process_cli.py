@@ -75,14 +75,17 @@ def test_bounces_of_several_mtas_are_recorded_and_acted_on_once(sent, tmp_path):
     assert kinds(sent, ADA) == ["hard"] and kinds(sent, MARGARET) == ["soft"] * 3
 
 
-def test_a_bounce_naming_no_address_is_attributed_by_its_return_path_from_stdin(sent):
-    raw = dsn("postfix", to=sent.return_path(EDSGER), recipient=None, status="5.1.1",
-              diagnostic="550 5.1.1 mailbox unavailable")
+def test_a_bounce_naming_none_of_our_addresses_is_attributed_by_its_return_path_from_stdin(sent):
+    # Edsger's mailbox forwarded the digest to an old address, which bounced: the report
+    # names only that address; the return path it came back to names Edsger's delivery.
+    raw = dsn("postfix", to=sent.return_path(EDSGER), recipient="e.dijkstra@old-university.example",
+              status="5.1.1", diagnostic="550 5.1.1 <e.dijkstra@old-university.example>: mailbox unavailable")
     assert EDSGER.encode() not in raw
     result = process(env_of(sent.settings), "-", stdin=raw)
     assert result.returncode == 0, result.stderr.decode()
     sent.session.expire_all()
     assert suppression_reason(sent.session, EDSGER) == "bounce"
+    assert suppression_reason(sent.session, "e.dijkstra@old-university.example") is None
     assert kinds(sent, EDSGER) == ["hard"]
 
 
