@@ -3,12 +3,14 @@ message is recorded, then moved or deleted, and never counted twice."""
 
 import subprocess
 import sys
+from datetime import timedelta
 
 import pytest
 from sqlmodel import select
 
 from digest.bounces.imap import MailboxError, poll
 from digest.bounces.reports import process
+from digest.celery_app import beat_schedule
 from digest.models import Feedback
 from digest.settings import get_settings
 from digest.subscribers.suppression import email_hash, suppression_reason
@@ -100,6 +102,7 @@ def test_a_mail_recorded_before_a_crash_is_moved_and_not_counted_again(sent, dov
 
 
 def test_the_beat_task_polls_with_the_environments_settings(sent, dovecot, monkeypatch):
+    assert {"task": "digest.poll_bounces", "schedule": timedelta(seconds=300)} in beat_schedule().values()
     dovecot.deliver(hard(sent, ADA))
     for key, value in env_of(imap_settings(sent, dovecot)).items():
         if key.startswith("DIGEST_"):
