@@ -24,7 +24,12 @@ CHROMIUM := /usr/bin/chromium
 $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
-test: $(VENV)/.dev $(CHROMIUM)
+# The bounce mailbox test (tests/bounces/test_imap.py) starts Debian's Dovecot.
+DOVECOT := /usr/sbin/dovecot
+$(DOVECOT):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd
+
+test: $(VENV)/.dev $(CHROMIUM) $(DOVECOT)
 	$(BIN)/python -m pytest
 
 # The chaos suite in full (tests/chaos/, docs/reliability.md): its own PostgreSQL cluster

@@ -291,6 +291,7 @@ def main() -> None:
                       mail_backend="smtp", smtp_host="127.0.0.1", smtp_port=str(send_port),
                       public_url="https://news.example.org", secret_key="bench-secret",
                       from_email="Example Daily <daily@news.example.org>",
+                      bounce_address="bounces@news.example.org",
                       batch_size=str(options.batch_size), data_dir=str(work))
         settings = Settings(_env_file=None, **values)
         started = time.perf_counter()

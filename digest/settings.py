@@ -19,6 +19,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from digest import resource
 
+#: The longest local part a bounce address may have (see digest.bounces.verp).
+MAX_BASE_LOCAL = 19
+
 PLACEHOLDER_SECRET = "dev-insecure-change-me"
 EXAMPLE_PUBLIC_URL = "https://digest.example.com"
 EXAMPLE_FROM_EMAIL = "The Daily Digest <digest@example.com>"
@@ -114,6 +117,24 @@ class Settings(BaseSettings):
     dkim_key_path: Path | None = None
     dkim_selector: str | None = None
     dkim_domain: str | None = None
+
+    # Bounces (docs/deliverability.md). Set, each message's envelope sender is this address
+    # with a signed token naming the delivery (bounces+<token>@domain); unset, the From
+    # address. Its local part has room for the token within 64 octets.
+    bounce_address: str | None = None
+    # Soft bounces (full mailbox, policy, expired in a queue) of one address: this many
+    # within this many days suppress it.
+    soft_bounce_limit: int = Field(default=3, ge=1)
+    soft_bounce_days: float = Field(default=15, gt=0)
+    # An IMAP mailbox that receives the bounces, read by `digest bounces poll` and beat.
+    bounce_imap_host: str | None = None
+    bounce_imap_port: int | None = None     # 993 with SSL, else 143
+    bounce_imap_user: str | None = None
+    bounce_imap_password: str | None = None
+    bounce_imap_folder: str = "INBOX"
+    bounce_imap_ssl: bool = True
+    # Processed mails are moved here; unset, they are deleted.
+    bounce_imap_done_folder: str | None = None
 
     # A scheduled slot that is more than this late is not sent automatically (ops are told).
     max_lateness_minutes: int = Field(default=120, ge=0)
@@ -235,6 +256,20 @@ class Settings(BaseSettings):
         if value is not None and (any(c in value for c in "\r\n<>") or not value.strip()):
             raise ValueError("must be a non-empty single line without < or >")
         return value
+
+    @field_validator("bounce_address")
+    @classmethod
+    def _bounce_address_has_room_for_a_token(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        local, _, domain = value.rpartition("@")
+        # Letters, digits and a few safe symbols only: the address goes into MAIL FROM as is.
+        if not re.fullmatch(r"[A-Za-z0-9._-]+", local) or not re.fullmatch(r"[A-Za-z0-9.-]+\.[A-Za-z]{2,}", domain):
+            raise ValueError("must be a plain address such as bounces@news.example.org (no '+')")
+        if len(local) > MAX_BASE_LOCAL:
+            raise ValueError(f"its local part must be at most {MAX_BASE_LOCAL} characters, "
+                             "to leave room for the return path's token")
+        return value.lower()
 
     @model_validator(mode="after")
     def _dkim_is_all_or_nothing(self) -> Settings:

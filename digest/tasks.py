@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from celery import shared_task
 
+from digest.bounces import imap as bounce_mailbox
 from digest.celery_app import batch_started, enqueue_batches
 from digest.db import session_scope
 from digest.ingest.service import ingest_due as ingest_due_service
@@ -80,6 +81,22 @@ def ingest_due() -> None:
     settings = get_settings()
     with session_scope(settings.database_url) as session:
         ingest_due_service(session, settings)
+
+
+# Periodic (config/beat.toml): the bounce mailbox, when DIGEST_BOUNCE_IMAP_HOST is set.
+# Idempotent: a report already recorded changes nothing, and a message is moved only after
+# its outcome is committed. A bounded run (the limit) ends far inside the time limit.
+@shared_task(name="digest.poll_bounces")
+def poll_bounces() -> None:
+    settings = get_settings()
+    if not settings.bounce_imap_host:
+        return
+    with session_scope(settings.database_url) as session:
+        report = bounce_mailbox.poll(session, settings, limit=500)
+    log.info("bounce mailbox: %s processed, %s left in it unread, %s for the next run",
+             report.processed, len(report.failed), report.left)
+    for failure in report.failed:
+        log.warning("bounce not processed: %s", failure)
 
 
 # One transactional mail, from ids (the worker renders it, so no address or token sits in

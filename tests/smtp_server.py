@@ -83,6 +83,8 @@ class SMTPSink:
             (lambda content: message_from_bytes(content, policy=policy.SMTP))
         self.max_connections = max_connections
         self.messages: list = []
+        # The envelope sender (MAIL FROM) of each recorded message, in the same order.
+        self.senders: list[str] = []
         self.lock = threading.Lock()
         self.changed = threading.Condition(self.lock)
         # recipient -> SMTP reply to give at RCPT, e.g. "550 5.1.1 no such user"
@@ -220,6 +222,7 @@ class SMTPSink:
         parsed = self._parse(envelope.content)
         with self.lock:
             self.messages.append(parsed)
+            self.senders.append(envelope.mail_from)
             self._since_drop += 1
             delay = self._slow_seconds if len(self.messages) == self._slow_number else 0
             received, first, every = len(self.messages), self._drop_number, self._drop_data_every

@@ -27,7 +27,7 @@ COMMANDS = {
     "worker": Entry(("processes",), "Run a Celery worker for this deployment (DIGEST_BROKER_URL, DIGEST_CELERY_QUEUE)."),
     "beat": Entry(("processes",), "Run the Celery beat scheduler (config/beat.toml); run exactly one."),
     "summarize": Entry(("summarize",), "Print the title and the summary of an article page, as the curator would write it."),
-    "bounces": Entry(("bounces",), "Read bounces, complaints and unsubscribe mails."),
+    "bounces": Entry(("bounces", "bounce_intake"), "Read bounces, complaints and unsubscribe mails."),
     "check": Entry(("check",), "Check the database and its schema, the broker and Redis, and the relay or outbox."),
     "db": Entry(("db",), "Database schema."),
     "editions": Entry(("editions", "render"), "Build, inspect, shape and approve editions."),

@@ -54,6 +54,18 @@ def message_id(edition_id: int, subscriber_id: int, domain: str) -> str:
     return f"<digest.{edition_id}.{subscriber_id}@{domain}>"
 
 
+_MESSAGE_ID = re.compile(r"<?digest\.(\d{1,19})\.(\d{1,19})@([A-Za-z0-9.-]+)>?")
+
+
+def read_message_id(value: str | None, domain: str) -> tuple[int, int] | None:
+    """(edition id, subscriber id) of one of our digest Message-IDs at `domain`, else None.
+    Unsigned: anyone can write one, so the caller checks that such a delivery exists."""
+    match = _MESSAGE_ID.fullmatch((value or "").strip())
+    if match is None or match.group(3).lower() != domain:
+        return None
+    return int(match.group(1)), int(match.group(2))
+
+
 def _crlf(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\r\n")
 
@@ -166,7 +178,10 @@ class MailTemplate:
         )
 
     def assemble(self, *, recipient: str, recipient_name: str | None, message_id: str,
-                 personal: Personal, unsubscribe_url: str, subject_prefix: str = "") -> OutgoingMessage:
+                 personal: Personal, unsubscribe_url: str, subject_prefix: str = "",
+                 return_path: str | None = None) -> OutgoingMessage:
+        """The message for one subscriber; `return_path` (the per-delivery VERP address,
+        digest.bounces.verp) replaces the From address as the envelope sender."""
         recipient = header_safe(recipient)
         text_values, html_values = personal_fields(personal)
         headers = [
@@ -190,7 +205,7 @@ class MailTemplate:
         ])
         if self.signer is not None:
             data = self.signer.sign(data)
-        return OutgoingMessage(self.sender, recipient, message_id, data)
+        return OutgoingMessage(return_path or self.sender, recipient, message_id, data)
 
     def _unsubscribe(self, url: str) -> str:
         links = f"<{header_safe(url)}>"

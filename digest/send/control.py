@@ -143,7 +143,7 @@ def send_test(session: Session, settings: Settings, backend: MailBackend, editio
     message_id = f"<digest.{edition_id}.test.{secrets.token_hex(6)}@{template.domain}>"
     message = template.assemble(recipient=bare, recipient_name=None, message_id=message_id,
                                 personal=personal, unsubscribe_url=personal.unsubscribe_url,
-                                subject_prefix="[TEST] ")
+                                subject_prefix="[TEST] ", return_path=settings.bounce_address)
     try:
         with backend:
             backend.send(message)

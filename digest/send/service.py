@@ -21,6 +21,7 @@ from digest import metrics
 from digest.logs import event
 from digest.mail.backends.base import MailBackend
 from digest.mail.dkim import DKIMSigner
+from digest.bounces.verp import envelope_sender
 from digest.mail.message import MailTemplate, OutgoingMessage, message_id
 from digest.models import (
     DeliveryStatus, DigestList, Edition, EditionItem, EditionStatus, EditionVariant, Subscriber,
@@ -267,7 +268,8 @@ def _message(settings: Settings, template: MailTemplate, edition: Edition,
     return template.assemble(
         recipient=subscriber.email, recipient_name=subscriber.name,
         message_id=message_id(edition.id, subscriber.id, template.domain),
-        personal=personal, unsubscribe_url=personal.unsubscribe_url)
+        personal=personal, unsubscribe_url=personal.unsubscribe_url,
+        return_path=envelope_sender(settings, edition.id, subscriber.id))
 
 
 def reconcile(session: Session) -> dict[int, int]:

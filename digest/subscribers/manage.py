@@ -31,15 +31,22 @@ def unsubscribe(session: Session, subscriber_id: int, list_id: int | None) -> bo
     subscriber = session.get(Subscriber, subscriber_id)
     if subscriber is None:      # erased already: nothing left to unsubscribe
         return False
-    where = [S.c.subscriber_id == subscriber_id, S.c.status != SubscriptionStatus.UNSUBSCRIBED]
-    if list_id is not None:
-        where.append(S.c.list_id == list_id)
-    changed = session.execute(update(S).where(*where).values(
-        status=SubscriptionStatus.UNSUBSCRIBED, unsubscribed_at=utcnow())).rowcount > 0
+    changed = end_subscriptions(session, subscriber_id, list_id)
     if list_id is None:
         suppress(session, subscriber.email, "unsubscribed")
     session.commit()
     return changed
+
+
+def end_subscriptions(session: Session, subscriber_id: int, list_id: int | None) -> bool:
+    """Set one subscription (or, with ``list_id=None``, every one) to unsubscribed, without
+    suppressing or committing: for callers that suppress for a reason of their own in
+    their own transaction. True when a subscription changed."""
+    where = [S.c.subscriber_id == subscriber_id, S.c.status != SubscriptionStatus.UNSUBSCRIBED]
+    if list_id is not None:
+        where.append(S.c.list_id == list_id)
+    return session.execute(update(S).where(*where).values(
+        status=SubscriptionStatus.UNSUBSCRIBED, unsubscribed_at=utcnow())).rowcount > 0
 
 
 @dataclass(frozen=True)

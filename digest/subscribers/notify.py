@@ -25,6 +25,7 @@ from enum import StrEnum
 
 from sqlmodel import Session, select
 
+from digest.bounces.verp import envelope_sender
 from digest.mail.backends.base import MailBackend
 from digest.mail.errors import Bounce, MailError, TemporaryFailure, UnknownOutcome
 from digest.mail.message import OutgoingMessage, header_safe
@@ -114,7 +115,8 @@ def deliver(session: Session, settings: Settings, backend: MailBackend, notice: 
     rendered = _RENDER[notice.kind](settings, subscriber, digest_list)
     # The confirmation goes to an address anyone may have typed: no user-entered name.
     name = None if notice.kind == Kind.CONFIRM else subscriber.name
-    message = build_message(settings, rendered, to_email=subscriber.email, to_name=name)
+    message = build_message(settings, rendered, to_email=subscriber.email, to_name=name,
+                            subscriber_id=subscriber.id)
     with backend:
         backend.send(message)
     return True
@@ -170,7 +172,9 @@ _RENDER = {Kind.CONFIRM: _confirmation, Kind.WELCOME: _welcome, Kind.GOODBYE: _g
 
 
 def build_message(settings: Settings, rendered: Rendered, *, to_email: str,
-                  to_name: str | None = None) -> OutgoingMessage:
+                  to_name: str | None = None, subscriber_id: int | None = None) -> OutgoingMessage:
+    """A transactional mail; with the subscriber's id its envelope sender is their VERP
+    return path (no edition), so a bounce of it counts like a bounce of a digest."""
     from_name, from_address = parseaddr(settings.from_email)
     message = EmailMessage(policy=policy.SMTP)
     message["From"] = formataddr((header_safe(from_name), from_address))
@@ -181,5 +185,6 @@ def build_message(settings: Settings, rendered: Rendered, *, to_email: str,
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(rendered.text, cte="quoted-printable")
     message.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
-    return OutgoingMessage(from_address, header_safe(to_email), message["Message-ID"],
+    sender = (subscriber_id is not None and envelope_sender(settings, None, subscriber_id)) or from_address
+    return OutgoingMessage(sender, header_safe(to_email), message["Message-ID"],
                            message.as_bytes())

@@ -12,20 +12,21 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import update
 from sqlmodel import Session, select
 
 from digest.logs import event
-from digest.models import DigestList, Subscriber, Subscription, SubscriptionStatus, utcnow
+from digest.models import DigestList, Subscriber, Subscription, SubscriptionStatus, Suppression, utcnow
 from digest.settings import Settings
 from digest.subscribers.addresses import clean_name, normalise_email
 from digest.subscribers.bulk import upsert
 from digest.subscribers.notify import Kind, Notice, Notify
 from digest.subscribers.quota import give_back_confirmation_slot, take_confirmation_slot
-from digest.subscribers.suppression import lift_self_service, refuses_opt_in
-from digest.subscribers.tokens import InvalidToken, Purpose, subscriber_for
+from digest.subscribers.suppression import email_hash, lift_self_service, refuses_opt_in
+from digest.subscribers.tokens import InvalidToken, Purpose, checked_claim
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +105,16 @@ def _ensure_subscriber(session: Session, address: str, name: str | None) -> int:
     return session.exec(select(Subscriber.id).where(Subscriber.email == address)).one()
 
 
+def _left_since(session: Session, subscription: Subscription, email: str, signed_at: datetime) -> bool:
+    """Whether the subscription ended, or the address was suppressed, after `signed_at`.
+    Compared in whole seconds, as the token's time is: within the second it was signed,
+    the link still works (the sign-up that made it may have followed an unsubscribe)."""
+    suppressed_at = session.exec(select(Suppression.created_at).where(
+        Suppression.email_hash == email_hash(email))).first()
+    return any(moment is not None and moment.replace(microsecond=0) > signed_at
+               for moment in (subscription.unsubscribed_at, suppressed_at))
+
+
 @dataclass(frozen=True)
 class Confirmed:
     subscriber: Subscriber
@@ -114,9 +125,11 @@ class Confirmed:
 def confirm(session: Session, settings: Settings, notify: Notify, token: str) -> Confirmed:
     """Activate the subscription a confirmation token names and queue the welcome mail.
 
-    Raises InvalidToken (tampered, expired, other purpose, the subscriber gone, or their
-    id somebody else's now)."""
-    subscriber, list_id = subscriber_for(session, settings.secret_key, Purpose.CONFIRM, token)
+    Raises InvalidToken (tampered, expired, other purpose, the subscriber gone, their id
+    somebody else's now, or the address unsubscribed or suppressed since the link was made:
+    an old confirmation mail must not undo a later unsubscribe)."""
+    subscriber, claim = checked_claim(session, settings.secret_key, Purpose.CONFIRM, token)
+    list_id = claim.list_id
     subscription = None if subscriber is None else session.exec(select(Subscription).where(
         Subscription.subscriber_id == subscriber.id, Subscription.list_id == list_id)).one_or_none()
     if subscription is None:
@@ -124,6 +137,9 @@ def confirm(session: Session, settings: Settings, notify: Notify, token: str) ->
     digest_list = session.get(DigestList, list_id)
     if refuses_opt_in(session, subscriber.email):
         raise InvalidToken("this address can no longer be subscribed")
+    if _left_since(session, subscription, subscriber.email, claim.signed_at):
+        raise InvalidToken("this link was made before the address was unsubscribed: "
+                           "sign up again for a new one")
     table = Subscription.__table__
     # Conditional, so two clicks racing send one welcome between them.
     activated = session.execute(

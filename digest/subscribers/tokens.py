@@ -104,10 +104,17 @@ def subscriber_for(session: Session, secret_key: str, purpose: Purpose,
                    token: str) -> tuple[Subscriber | None, int | None]:
     """(the subscriber, the list id) the token was made for; no subscriber once they are
     erased. InvalidToken if the token is bad or its id now belongs to somebody else."""
+    subscriber, claim = checked_claim(session, secret_key, purpose, token)
+    return subscriber, claim.list_id
+
+
+def checked_claim(session: Session, secret_key: str, purpose: Purpose,
+                  token: str) -> tuple[Subscriber | None, Claim]:
+    """:func:`subscriber_for` with the whole claim (when it was signed, too)."""
     claim = read_token(secret_key, purpose, token)
     subscriber = session.get(Subscriber, claim.subscriber_id)
     if subscriber is None:
-        return None, claim.list_id
+        return None, claim
     if claim.fingerprint is None:
         # A token from before fingerprints: the id was this subscriber's if their row
         # already existed when it was signed (timestamps are whole seconds).
@@ -116,4 +123,4 @@ def subscriber_for(session: Session, secret_key: str, purpose: Purpose,
         theirs = hmac.compare_digest(claim.fingerprint, fingerprint(secret_key, subscriber))
     if not theirs:
         raise InvalidToken(NOT_VALID)
-    return subscriber, claim.list_id
+    return subscriber, claim
