@@ -83,7 +83,7 @@ def load_json(raw: bytes | str, what: str, expected: type = dict):
 def text(mapping: dict, key: str, where: str, *, required: bool = True) -> str | None:
     """A string field of a JSON object; Malformed naming `where` when required and absent."""
     value = mapping.get(key)
-    if value is None and not required:
+    if value in (None, "") and not required:
         return None
     if not isinstance(value, str | int) or isinstance(value, bool) or str(value) == "":
         raise Malformed(f"{where}: {key!r} is missing or not a string")
