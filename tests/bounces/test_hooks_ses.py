@@ -301,3 +301,13 @@ def test_the_door_is_closed_without_configured_topics(sqlite_world, aws):
     answer = post(client, signed(notification(complaint("hedy.lamarr@example.com"))))
     assert answer.status_code == 404
     assert answer.json() == {"detail": "Not Found"}
+
+
+@pytest.mark.parametrize("change", [{"Type": "SomethingElse"}, {"MessageId": None}, {"Timestamp": ""}])
+def test_a_message_missing_what_sns_signs_cannot_be_verified(sqlite_world, aws, change):
+    client = ses_client(sqlite_world, aws)
+    message = signed(notification(complaint("hedy.lamarr@example.com")))
+    message = {k: v for k, v in {**message, **change}.items() if v is not None}
+    answer = post(client, message)
+    assert answer.status_code == 401
+    assert sqlite_world.snapshot() == ([], {})

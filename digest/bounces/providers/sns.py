@@ -89,6 +89,8 @@ class Sns:
             key.verify(signature, string_to_sign(message), padding.PKCS1v15(), _HASHES[version]())
         except InvalidSignature:
             raise Refused("SNS message: the signature does not match") from None
+        except Malformed as exc:  # a field it signs is missing: it cannot have been signed
+            raise Refused(str(exc)) from None
 
     def certificate(self, url: str) -> x509.Certificate:
         with self._lock:
