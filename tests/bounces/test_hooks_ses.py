@@ -175,6 +175,10 @@ def test_a_forged_notification_is_refused_and_changes_nothing(world, aws, case):
     "http://sns.eu-west-1.amazonaws.com/SimpleNotificationService-0123456789abcdef.pem",
     "https://user@sns.eu-west-1.amazonaws.com/SimpleNotificationService-0123456789abcdef.pem",
     "https://sns.eu-west-1.amazonaws.com:8443/SimpleNotificationService-0123456789abcdef.pem",
+    # The right host, but not one of its certificate files.
+    "https://sns.eu-west-1.amazonaws.com/?Action=Echo&Text=-----BEGIN%20CERTIFICATE-----",
+    "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-0123456789abcdef.pem?x=1",
+    "https://sns.eu-west-1.amazonaws.com/other/cert.pem",
 ])
 def test_a_certificate_anywhere_but_on_an_sns_host_is_refused_unfetched(sqlite_world, aws, cert_url):
     # A forger signs with their own key and names their own certificate: never fetched.
@@ -183,7 +187,7 @@ def test_a_certificate_anywhere_but_on_an_sns_host_is_refused_unfetched(sqlite_w
                                   SigningCertURL=cert_url))
     answer = post(client, message)
     assert answer.status_code == 401
-    assert "SNS host" in answer.json()["detail"]
+    assert "SNS" in answer.json()["detail"]
     assert aws.requests == []
     assert sqlite_world.snapshot() == ([], {})
 

@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from digest.bounces.providers import Malformed, Refused, Unreachable, text
 
 _SNS_HOST = re.compile(r"sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?")
+_CERTIFICATE_PATH = re.compile(r"/SimpleNotificationService-[A-Za-z0-9_-]+\.pem")
 _CERTIFICATE_MAX_BYTES = 64 * 1024
 _CACHE_SIZE = 32
 
@@ -50,12 +51,17 @@ def string_to_sign(message: dict) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def sns_url(url: str) -> str:
-    """`url` if it is https on an SNS host of AWS, else Refused: a message names it."""
+def sns_url(url: str, *, certificate: bool = False) -> str:
+    """`url` if it is https on an SNS host of AWS (and, for a certificate, names a .pem file
+    of SNS), else Refused: the message names it, and a forger writes the message."""
     parts = urlsplit(url)
     if (parts.scheme != "https" or parts.username or parts.password or parts.port
             or not _SNS_HOST.fullmatch(parts.hostname or "")):
         raise Refused(f"{url!r} is not an https URL on an SNS host (sns.REGION.amazonaws.com)")
+    # Only SNS's certificate files: any other answer of the host (an error page echoing a
+    # query, say) could carry a PEM block that a forger wrote.
+    if certificate and (parts.query or parts.fragment or not _CERTIFICATE_PATH.fullmatch(parts.path)):
+        raise Refused(f"{url!r} is not an SNS signing certificate (/SimpleNotificationService-ID.pem)")
     return url
 
 
@@ -96,7 +102,7 @@ class Sns:
         with self._lock:
             known = self.certificates.get(url)
         if known is None:
-            known = self._fetch(sns_url(url))
+            known = self._fetch(sns_url(url, certificate=True))
             with self._lock:
                 if len(self.certificates) >= _CACHE_SIZE:
                     self.certificates.clear()
