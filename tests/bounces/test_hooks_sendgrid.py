@@ -167,3 +167,18 @@ def test_the_door_is_closed_without_a_key(sqlite_world):
 def test_a_key_that_is_not_sendgrids_kind_is_refused_at_start(value, says):
     with pytest.raises(ValidationError, match=f"sendgrid_webhook_key(.|\n)*{says}"):
         Settings(_env_file=None, sendgrid_webhook_key=value)
+
+
+def test_a_status_field_keeps_only_an_enhanced_code(world, client):
+    # Stored in a short column: whatever else a provider puts there must not break the row.
+    assert post(client, [event("bounce", "linus@example.com", "ev-1", type="bounce",
+                               status="see the reason for the status of this bounce",
+                               reason="550 5.1.1 no such user")]).status_code == 200
+    assert [row[4] for row in world.snapshot()[0]] == ["5.1.1"]
+
+
+def test_an_event_id_too_long_to_keep_is_a_400(sqlite_world):
+    client = sqlite_world.client(sendgrid_webhook_key=verification_key(KEY))
+    answer = post(client, [event("spamreport", "hedy.lamarr@example.com", "x" * 300)])
+    assert answer.status_code == 400
+    assert "longer than 200" in answer.json()["detail"]

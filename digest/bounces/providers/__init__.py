@@ -58,6 +58,10 @@ class Report:
     key: str
     findings: list[Finding]
 
+    def __post_init__(self) -> None:
+        if len(self.key) > 200:  # Feedback.report_key's size
+            raise Malformed(f"event id {self.key[:40]!r}... is longer than 200 characters")
+
 
 def fresh(timestamp: object, now: float) -> None:
     """Refuse a signed timestamp outside the replay window."""
@@ -119,6 +123,12 @@ def status_in(reply: str) -> str | None:
     """The first enhanced status code anywhere in a diagnostic text."""
     match = _STATUS.search(reply)
     return match.group(1) if match else None
+
+
+def status_field(mapping: dict, key: str, where: str, reply: str = "") -> str | None:
+    """A provider's enhanced status code field, kept only if it holds one (some put other
+    text there), else the first code in the `reply` text."""
+    return status_in(text(mapping, key, where, required=False) or "") or status_in(reply)
 
 
 def judged(reply: str, status: str | None = None, code: int | None = None) -> Kind:

@@ -16,7 +16,8 @@ import redis
 
 from digest.bounces.findings import Finding, Kind
 from digest.bounces.providers import (
-    REPLAY_WINDOW_SECONDS, Refused, Report, address, angle_id, fresh, judged, load_json, obj, text,
+    REPLAY_WINDOW_SECONDS, Refused, Report, address, angle_id, fresh, judged, load_json, obj, status_field,
+    text,
 )
 
 # Permanent failures whose reason says it all: mail Mailgun did not even try, for an
@@ -107,7 +108,7 @@ def _delivery_status(event: dict, where: str) -> tuple[str, str | None, int | No
     delivery = _object(event, "delivery-status")
     reply = " ".join(str(delivery.get(k) or "") for k in ("message", "description")).strip()
     code = delivery.get("code")
-    return (reply, text(delivery, "enhanced-code", where, required=False),
+    return (reply, status_field(delivery, "enhanced-code", where, reply),
             code if isinstance(code, int) and not isinstance(code, bool) else None)
 
 

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from digest.bounces.findings import Finding, Kind
 from digest.bounces.providers import (
-    Malformed, Refused, Report, address, angle_id, fresh, judged, load_json, text,
+    Malformed, Refused, Report, address, angle_id, fresh, judged, load_json, status_field, text,
 )
 
 SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
@@ -53,29 +53,29 @@ def reports(body: bytes) -> list[Report]:
         where = f"SendGrid event {n}"
         if not isinstance(event, dict):
             raise Malformed(f"{where}: not an object")
-        kind = _kind(event, where)
+        reason = text(event, "reason", where, required=False) or ""
+        status = status_field(event, "status", where, reason)
+        kind = _kind(event, where, reason, status)
         if kind is None:
             continue
-        status = text(event, "status", where, required=False)
-        reason = text(event, "reason", where, required=False) or text(event, "event", where)
-        finding = Finding(kind, address(text(event, "email", where), where), status, reason,
+        finding = Finding(kind, address(text(event, "email", where), where), status,
+                          reason or event["event"],
                           message_id=angle_id(text(event, "smtp-id", where, required=False)))
         found.append(Report("sendgrid:" + text(event, "sg_event_id", where), [finding]))
     return found
 
 
-def _kind(event: dict, where: str) -> Kind | None:
+def _kind(event: dict, where: str, reason: str, status: str | None) -> Kind | None:
     name = text(event, "event", where)
     if name == "bounce":
         # "blocked" is SendGrid's name for a refusal of the message, not of the mailbox.
         if event.get("type") == "blocked":
             return Kind.SOFT
-        return judged(text(event, "reason", where, required=False) or "",
-                      text(event, "status", where, required=False))
+        return judged(reason, status)
     if name == "dropped":
         # SendGrid drops mail to an address it saw bounce; other drops are about our message
         # (or an address already unsubscribed or complaining, of which we heard then).
-        return Kind.HARD if event.get("reason") == "Bounced Address" else None
+        return Kind.HARD if reason == "Bounced Address" else None
     if name == "spamreport":
         return Kind.COMPLAINT
     if name in ("unsubscribe", "group_unsubscribe"):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from digest.bounces.findings import Finding, Kind
 from digest.bounces.providers import (
-    Malformed, Report, address, angle_id, judged, load_json, obj, status_in, text,
+    Malformed, Report, address, angle_id, judged, load_json, obj, status_field, text,
 )
 
 # Subtypes that say the address is gone (or SES will not mail it): no reply to judge.
@@ -39,7 +39,7 @@ def _bounces(bounce: dict, origin: dict) -> list[Finding]:
     findings = []
     for where, recipient in _recipients(bounce, "bouncedRecipients"):
         diagnostic = text(recipient, "diagnosticCode", where, required=False) or ""
-        status = text(recipient, "status", where, required=False) or status_in(diagnostic)
+        status = status_field(recipient, "status", where, diagnostic)
         if not permanent:
             kind = Kind.SOFT
         elif subtype in _GONE or not diagnostic:
