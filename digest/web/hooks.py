@@ -10,6 +10,7 @@ answer is JSON.
 
 from __future__ import annotations
 
+import logging
 import time
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
@@ -26,6 +27,7 @@ from digest.web.deps import db_session
 MAX_BODY_BYTES = 1024 * 1024
 
 router = APIRouter(prefix="/hooks")
+log = logging.getLogger(__name__)
 
 
 async def body(request: Request) -> bytes:
@@ -103,5 +105,7 @@ def install(app: FastAPI, settings: Settings) -> None:
 
     @app.exception_handler(HookError)
     async def refused(request: Request, exc: HookError):
+        # Logged: a wrong key or topic in the settings shows here first, as every post refused.
+        log.warning("%s refused (%s): %s", request.url.path, exc.status, exc)
         headers = {"WWW-Authenticate": 'Basic realm="hooks"'} if exc.status == 401 else None
         return JSONResponse({"detail": str(exc)}, status_code=exc.status, headers=headers)

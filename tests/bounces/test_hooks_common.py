@@ -50,3 +50,10 @@ def test_topic_arns_come_comma_separated_and_are_checked(monkeypatch):
                                                        "arn:aws:sns:us-east-1:123456789012:b"]
     with pytest.raises(ValidationError, match="'digest-feedback' is not an SNS topic ARN"):
         Settings(_env_file=None, ses_topic_arns="digest-feedback")
+
+
+def test_a_refusal_is_logged_so_a_wrong_key_shows(sqlite_world, caplog):
+    client = sqlite_world.client(**OPEN)
+    with caplog.at_level("WARNING", logger="digest.web.hooks"):
+        assert client.post("/hooks/mailgun", json={"event-data": {}}).status_code == 401
+    assert "/hooks/mailgun refused (401): no Mailgun signature" in caplog.text
