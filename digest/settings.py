@@ -18,6 +18,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from digest import resource
+from digest.bounces.providers.sendgrid import public_key
 
 #: The longest local part a bounce address may have (see digest.bounces.verp).
 MAX_BASE_LOCAL = 19
@@ -190,6 +191,44 @@ class Settings(BaseSettings):
     confirmations_per_day: int = Field(default=3, ge=1, le=20)
     # Send a short "you are unsubscribed" mail after an unsubscribe (never after one-click).
     send_goodbye: bool = False
+    # Provider webhooks under /hooks/ (docs/deliverability.md). A provider whose secret is
+    # unset has no door: its hook answers 404.
+    # SES through SNS: the topic ARNs whose messages are taken (comma-separated in the env).
+    # Anyone can point a topic of their own AWS account at the hook, and AWS signs its
+    # messages too, so the topic is what proves they are about our mail.
+    ses_topic_arns: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # SendGrid's signed Event Webhook: its verification key (base64, as SendGrid shows it).
+    sendgrid_webhook_key: str | None = None
+    # Postmark signs nothing: its webhook URL carries these HTTP Basic credentials.
+    postmark_webhook_user: str | None = None
+    postmark_webhook_password: str | None = None
+    # Mailgun's HTTP webhook signing key.
+    mailgun_webhook_key: str | None = None
+
+    @field_validator("ses_topic_arns", mode="before")
+    @classmethod
+    def _arns_from_comma_list(cls, value: object) -> object:
+        items = _comma_list(value)
+        if isinstance(items, list):
+            for arn in items:
+                if not re.fullmatch(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]+", arn):
+                    raise ValueError(f"{arn!r} is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)")
+        return items
+
+    @field_validator("sendgrid_webhook_key")
+    @classmethod
+    def _sendgrid_key_loads(cls, value: str | None) -> str | None:
+        if value:
+            public_key(value)  # raises ValueError naming what is wrong
+        return value or None
+
+    @model_validator(mode="after")
+    def _postmark_credentials_together(self) -> Settings:
+        if bool(self.postmark_webhook_user) != bool(self.postmark_webhook_password):
+            raise ValueError("Postmark's webhook needs DIGEST_POSTMARK_WEBHOOK_USER and "
+                             "DIGEST_POSTMARK_WEBHOOK_PASSWORD together")
+        return self
+
     # Where `digest serve` listens; put a TLS-terminating proxy in front of it.
     web_host: str = "127.0.0.1"
     web_port: int = 8000

@@ -11,7 +11,7 @@ from fastapi.exception_handlers import http_exception_handler
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from digest.settings import Settings
-from digest.web import archive, health, links, metrics, origins, public, staff
+from digest.web import archive, health, hooks, links, metrics, origins, public, staff
 from digest.web.deps import page
 from digest.web.ratelimit import SignUpLimits
 
@@ -32,6 +32,7 @@ def create_app(settings: Settings) -> FastAPI:
     for area in (public, links, archive, metrics):
         app.include_router(area.router)
     health.install(app)
+    hooks.install(app, settings)
     # Before the security-headers middleware, so the console's own policy is kept.
     staff.install(app)
     # Inside the security-headers middleware, so CORS answers carry them too.
@@ -46,8 +47,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def friendly_errors(request: Request, exc: StarletteHTTPException):
-        # People get a page; API clients (and 405s etc.) get FastAPI's JSON.
-        if request.url.path.startswith("/api/") or "text/html" not in request.headers.get("accept", ""):
+        # People get a page; API clients, providers' webhooks (and 405s etc.) get FastAPI's JSON.
+        if request.url.path.startswith(("/api/", "/hooks/")) or "text/html" not in request.headers.get("accept", ""):
             return await http_exception_handler(request, exc)
         return page(request, "message.html", exc.status_code, title="Sorry", message=exc.detail)
 

@@ -10,6 +10,8 @@ PUBLIC = {
     "/preferences/{token}/erase",
     "/archive/{slug}", "/archive/{slug}/feed.xml", "/archive/{slug}/{edition_id}",
     "/staff/login", "/staff/logout", "/staff/console.js",
+    # Provider webhooks: each provider's signature is the authority, tested in tests/bounces.
+    "/hooks/ses", "/hooks/sendgrid", "/hooks/postmark", "/hooks/mailgun",
     "/healthz", "/readyz",  # for the load balancer: no detail beyond each check's state
     "/metrics",  # for the scraper: its bearer token (DIGEST_METRICS_TOKEN) is tested in test_metrics
 }
