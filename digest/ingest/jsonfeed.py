@@ -10,6 +10,8 @@ from digest.ingest.clean import plain_text
 from digest.ingest.entry import Entry, FeedRejected, ParsedFeed, make_entry
 
 VERSION_PREFIX = "https://jsonfeed.org/version/"
+# The spec writes https, but many real feeds (and jsonfeed.org's own 1.0 text) say http.
+_VERSION = re.compile(r"^https?://jsonfeed\.org/version/", re.IGNORECASE)
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # json.loads pairs the others up
 
 
@@ -23,7 +25,7 @@ def parse_json_feed(data: bytes, base_url: str | None = None) -> ParsedFeed:
     except ValueError as exc:  # a number longer than Python converts (4300 digits)
         reason = str(exc).split(";")[0]  # without the advice to raise the limit
         raise FeedRejected(f"not a feed: invalid JSON ({reason})") from None
-    if not isinstance(document, dict) or not str(document.get("version", "")).startswith(VERSION_PREFIX):
+    if not isinstance(document, dict) or not _VERSION.match(str(document.get("version", ""))):
         raise FeedRejected(f"JSON but not a JSON Feed (no \"version\": \"{VERSION_PREFIX}1.1\")")
     items = document.get("items")
     if not isinstance(items, list):
