@@ -78,7 +78,8 @@ def build_draft(session: Session, digest_list: DigestList, slot: datetime,
 
 def new_item(edition: Edition, story: Story, position: int, *, score: float = 0.0) -> EditionItem:
     """An edition item for `story` with its headline and the curator's summary."""
-    summary = summarise(story.text, description=plain_text(story.summary_html), title=story.title)
+    summary = summarise(story.text, description=plain_text(story.summary_html), title=story.title,
+                        language=story.language)
     return EditionItem(edition_id=edition.id, story_id=story.id, position=position,
                        headline=story.title, summary=summary.text or story.title,
                        section=story.section, score=round(score, 6))

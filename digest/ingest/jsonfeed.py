@@ -32,12 +32,13 @@ def parse_json_feed(data: bytes, base_url: str | None = None) -> ParsedFeed:
         raise FeedRejected("JSON Feed without an \"items\" list")
     base = base_url or _text(document.get("home_page_url"))
     feed_author = _author(document)
-    entries = [_entry(item, base, feed_author) for item in items if isinstance(item, dict)]
+    language = _text(document.get("language"))  # 1.1: "en-US"
+    entries = [_entry(item, base, feed_author, language) for item in items if isinstance(item, dict)]
     kept = [entry for entry in entries if entry is not None]
     return ParsedFeed(plain_text(_text(document.get("title"))), kept, len(items) - len(kept))
 
 
-def _entry(item: dict, base_url: str | None, feed_author: str | None) -> Entry | None:
+def _entry(item: dict, base_url: str | None, feed_author: str | None, language: str) -> Entry | None:
     return make_entry(
         title=_text(item.get("title")),
         link=_text(item.get("url")) or _text(item.get("external_url")),
@@ -48,7 +49,7 @@ def _entry(item: dict, base_url: str | None, feed_author: str | None) -> Entry |
         images=[_text(item.get("image")), _text(item.get("banner_image"))],
         published_at=_date(item.get("date_published")) or _date(item.get("date_modified")),
         categories=[_text(tag) for tag in _list(item.get("tags")) if isinstance(tag, str)],
-        base_url=base_url,
+        base_url=base_url, language=language or None,
     )
 
 
