@@ -56,3 +56,18 @@ def test_subscriber_ids_never_reused_rebuilds_the_table_and_keeps_every_row(data
             assert "AUTOINCREMENT" in connection.exec_driver_sql(
                 "SELECT sql FROM sqlite_master WHERE name = 'subscriber'").scalar()
             assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_story_language_downgrade_and_upgrade(database_url):
+    config = migrate.alembic_config(database_url)
+
+    def story_columns():
+        engine = get_engine(database_url)
+        engine.dispose()
+        return {column["name"] for column in inspect(engine).get_columns("story")}
+
+    assert "language" in story_columns()
+    command.downgrade(config, "0104_subscriber_ids_never_reused")
+    assert "language" not in story_columns() and "title" in story_columns()
+    migrate.upgrade(database_url)
+    assert "language" in story_columns()

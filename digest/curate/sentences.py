@@ -79,6 +79,16 @@ SENTENCE_STARTERS: dict[str, set[str]] = {language: set(words.split()) for langu
     "nl": "de het een hij zij ze wij we ik men dit deze dat die maar en in volgens",
 }.items()}
 
+# A title before a surname that starts with a particle which is also a sentence starter
+# ("Mevr. De Vries", "M. Le Pen"): never a sentence end.
+_TITLES_BEFORE_PARTICLES = {
+    "nl": ("dhr mevr mw mr dr drs ir prof ing", "de het van den der ter te"),
+    "fr": ("m mme mlle dr pr me", "le la les de du des"),
+}
+COLLOCATIONS: dict[str, set[tuple[str, str]]] = {
+    language: {(title, particle) for title in titles.split() for particle in particles.split()}
+    for language, (titles, particles) in _TITLES_BEFORE_PARTICLES.items()}
+
 
 def split(paragraph: str, language: str | None = None) -> list[str]:
     """The sentences of one paragraph, by the rules of its language."""
@@ -94,4 +104,5 @@ def _tokenizer(language: str):
     parameters = PunktParameters()
     parameters.abbrev_types = ABBREVIATIONS[language] | _INITIALS | _COMMON
     parameters.sent_starters = SENTENCE_STARTERS[language]
+    parameters.collocations = COLLOCATIONS.get(language, set())
     return PunktSentenceTokenizer(parameters)

@@ -23,7 +23,7 @@ from difflib import SequenceMatcher
 from sqlmodel import Session, select
 
 from digest.db import in_chunks
-from digest.ingest.language import stopwords
+from digest.ingest.language import negations, stopwords
 from digest.models import Story, StorySource
 
 NEAR_WINDOW = timedelta(hours=48)
@@ -58,7 +58,8 @@ def same_story_title(a: str, b: str, language_a: str | None = None,
 
     A light edit adds or drops words ("... bites" / "... bites hard"), fixes a typo or
     changes a word's form ("approve" / "approves"). Swapping a content word for another
-    ("Day Three" / "Day Four", "rise" / "fall") or changing a number makes another story.
+    ("Day Three" / "Day Four", "rise" / "fall"), changing a number or adding a negation
+    ("stimmt nicht zu") makes another story.
     So beyond the same title, one side's content words (not stopwords) are all on the
     other side, or all but one on each side: `TitleIndex` relies on this.
     """
@@ -67,6 +68,8 @@ def same_story_title(a: str, b: str, language_a: str | None = None,
     if a == b:
         return True
     if _NUMBER.findall(a) != _NUMBER.findall(b):
+        return False
+    if negations(a.split(), language_a) != negations(b.split(), language_b):
         return False
     content_a, content_b = content_words(a, language_a), content_words(b, language_b)
     if len(content_a) < MIN_CONTENT_WORDS or len(content_b) < MIN_CONTENT_WORDS:

@@ -11,7 +11,7 @@ dateparser in that language.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 
 # The languages with their own function words and sentence rules; others are still detected
@@ -38,7 +38,7 @@ STOPWORDS: dict[str, frozenset[str]] = {language: frozenset(words.split()) for l
           "etait ete sera se s ce cette ces qui que qu apres avant nouveau nouvelle",
     "es": "el la los las un una unos unas de del al y o con por para en a es son fue ser ha han "
           "se su sus este esta estos estas que tras ante sobre nuevo nueva",
-    "it": "il lo la i gli le un uno una di del della dei delle dello al alla ai alle da dal "
+    "it": "il lo la i gli le un uno una di del della dei delle dello al alla ai alle da dal ha hanno "
           "dalla in nel nella nei su sul sulla e o con per a ad e stato sono era si che dopo "
           "prima nuovo nuova",
     "pt": "o a os as um uma uns umas de do da dos das no na nos nas ao aos e ou com por para "
@@ -47,6 +47,17 @@ STOPWORDS: dict[str, frozenset[str]] = {language: frozenset(words.split()) for l
           "wordt worden werd heeft hebben zich dat die deze dit na nu nieuwe nieuw",
 }.items()}
 NO_STOPWORDS: frozenset[str] = frozenset()
+# Words that turn a headline around ("stimmt zu" / "stimmt nicht zu"): two titles name the
+# same story only with the same ones, however close they are otherwise.
+NEGATIONS: dict[str, frozenset[str]] = {language: frozenset(words.split()) for language, words in {
+    "en": "not no never",
+    "de": "nicht kein keine keinen keiner keinem nie",
+    "fr": "ne n pas jamais aucun aucune",
+    "es": "no nunca ningun ninguna",
+    "it": "non mai nessun nessuna",
+    "pt": "nao nunca nenhum nenhuma",
+    "nl": "niet geen nooit",
+}.items()}
 
 
 def declared(code: object) -> str | None:
@@ -72,6 +83,10 @@ def stopwords(language: str | None) -> frozenset[str]:
     return STOPWORDS.get(language or "en", NO_STOPWORDS)
 
 
+def negations(words: list[str], language: str | None) -> list[str]:
+    return [word for word in words if word in NEGATIONS.get(language or "en", NO_STOPWORDS)]
+
+
 def localized_date(text: str | None, language: str | None) -> datetime | None:
     """A date written with month or day names in one of SUPPORTED (the feed's language if it
     is one, else any of them), as aware UTC; None if it is no date."""
@@ -81,10 +96,11 @@ def localized_date(text: str | None, language: str | None) -> datetime | None:
 
     languages = [language] if language in SUPPORTED else list(SUPPORTED)
     try:
-        return dateparser.parse(text, languages=languages, settings={
+        found = dateparser.parse(text, languages=languages, settings={
             "TIMEZONE": "UTC", "TO_TIMEZONE": "UTC", "RETURN_AS_TIMEZONE_AWARE": True,
             # No "relative-time": "vor 2 Stunden" would depend on when the feed is read.
             "PARSERS": ["timestamp", "custom-formats", "absolute-time"]})
+        return found.astimezone(UTC) if found else None
     except (ValueError, OverflowError):
         return None
 
