@@ -33,7 +33,7 @@ MAX_BYTES = 5 * 1024 * 1024  # a reading list of tens of thousands of feeds
 MAX_NAME_CHARS = 200
 # Our own attributes on a feed outline, so an export imports back with the same weight and
 # polling interval; other readers ignore attributes they do not know.
-NAMESPACE = "https://github.com/digest/opml"
+NAMESPACE = "urn:x-digest:opml"
 _WEIGHT, _EVERY = f"{{{NAMESPACE}}}weight", f"{{{NAMESPACE}}}every-minutes"
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 
