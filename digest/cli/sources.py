@@ -9,7 +9,7 @@ import typer
 from digest.cli.common import app, fail, say
 from digest.db import session_scope
 from digest.ingest.fetch import limits_from
-from digest.ingest.opml import OpmlError, export_opml, import_opml
+from digest.ingest.opml import OpmlError, export_opml, import_opml, sections_no_list_takes
 from digest.ingest.sources import (SourceError, add_source, list_sources, pause_source,
                                    remove_source, resume_source)
 from digest.settings import get_settings
@@ -92,6 +92,7 @@ def sources_import(file: Path) -> None:
     try:
         with session_scope(settings.database_url) as session:
             outcomes = import_opml(session, data, policy=limits_from(settings).policy)
+            untaken = sections_no_list_takes(session, outcomes)
     except OpmlError as exc:
         fail(f"{file}: {exc}; nothing imported")
     for item in outcomes:
@@ -101,6 +102,9 @@ def sources_import(file: Path) -> None:
     counts = Counter(item.outcome for item in outcomes)
     say(f"{counts['added']} added, {counts['already present']} already present, "
         f"{counts['refused']} refused")
+    if untaken:
+        say(f"no list takes the sections {', '.join(untaken)} yet: add them with "
+            "`digest lists update SLUG --sections ...`")
 
 
 @sources_app.command("export")

@@ -26,7 +26,7 @@ from sqlmodel import Session, select
 from digest.ingest.clean import canonical_url, inert_text
 from digest.ingest.network import AddressPolicy
 from digest.ingest.sources import SourceError, add_source
-from digest.models import Source
+from digest.models import DigestList, Source
 
 DEFAULT_SECTION = "news"
 MAX_BYTES = 5 * 1024 * 1024  # a reading list of tens of thousands of feeds
@@ -142,6 +142,16 @@ def import_opml(session: Session, data: bytes, *, policy: AddressPolicy | None =
         present[key] = source.id
         outcomes.append(OutlineOutcome(outline, "added", source_id=source.id))
     return outcomes
+
+
+def sections_no_list_takes(session: Session, outcomes: list[OutlineOutcome]) -> list[str]:
+    """Sections of the added feeds that no list picks from: a list that names its sections
+    takes a new one only once an operator adds it (a list naming none takes every section)."""
+    lists = session.exec(select(DigestList.sections)).all()
+    if any(not sections for sections in lists):
+        return []
+    taken = {section for sections in lists for section in sections}
+    return sorted({o.outline.section for o in outcomes if o.outcome == "added"} - taken)
 
 
 def export_opml(session: Session, *, title: str = "digest sources") -> bytes:

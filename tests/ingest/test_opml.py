@@ -129,6 +129,8 @@ def test_section_names_from_folder_paths():
 
 def test_the_cli_imports_reports_and_exports(door_database, tmp_path):
     runner = CliRunner()
+    listed = runner.invoke(app, ["lists", "add", "world", "--name", "World", "--sections", "world,news"])
+    assert listed.exit_code == 0, listed.output
     result = runner.invoke(app, ["sources", "import", str(OPML / "reader.opml")])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
@@ -137,7 +139,9 @@ def test_the_cli_imports_reports_and_exports(door_database, tmp_path):
             "HTTPS://WORLD.example.org:443/feed.xml?utm_source=reader (source 2)") in lines
     # door_database allows localhost (the tests' feed server), as the fetcher would.
     assert "added: Loopback [tech-science] http://localhost:8080/feed (source 5)" in lines
-    assert lines[-1] == "5 added, 1 already present, 3 refused"
+    assert lines[-2] == "5 added, 1 already present, 3 refused"
+    assert lines[-1] == ("no list takes the sections tech-science, world-europe yet: add them "
+                         "with `digest lists update SLUG --sections ...`")
 
     out = tmp_path / "out.opml"
     exported = runner.invoke(app, ["sources", "export", "--out", str(out)])

@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from starlette.datastructures import FormData
 
 from digest.ingest.fetch import limits_from
-from digest.ingest.opml import MAX_BYTES, OpmlError, export_opml, import_opml
+from digest.ingest.opml import MAX_BYTES, OpmlError, export_opml, import_opml, sections_no_list_takes
 from digest.ingest.sources import list_sources
 from digest.models import Delivery, DigestList, Edition, StaffUser, Subscriber, Subscription
 from digest.send import control
@@ -105,8 +105,10 @@ def sources_import(request: Request, user: StaffUser = Depends(ops_only),
                                policy=limits_from(request.app.state.settings).policy)
     except OpmlError as exc:
         return back(request, "/staff/sources", error=f"{upload.filename}: {exc}; nothing imported")
+    untaken = sections_no_list_takes(session, outcomes)
     session.commit()
-    return staff_page(request, "sources_import.html", outcomes=outcomes, filename=upload.filename)
+    return staff_page(request, "sources_import.html", outcomes=outcomes, filename=upload.filename,
+                      untaken=untaken)
 
 
 @router.get("/sources/export.opml")
