@@ -49,6 +49,7 @@ class FeedOutline:
     section: str
     weight: float = 1.0
     every_minutes: int = 60
+    problem: str = ""       # our attributes unreadable: the feed is refused, saying why
 
 
 @dataclass(frozen=True)
@@ -75,35 +76,47 @@ def read_opml(data: bytes) -> list[FeedOutline]:
     if body is None:
         raise OpmlError("not an OPML document: no <body>")
     found: list[FeedOutline] = []
-    _walk(body, [], found)
+    _walk(body, found)
     return found
 
 
-def _walk(parent: Element, folders: list[str], found: list[FeedOutline]) -> None:
-    for outline in parent.findall("outline"):
+def _walk(body: Element, found: list[FeedOutline]) -> None:
+    """Feed outlines depth first, in document order; by a stack, not recursion: a file may
+    nest outlines deeper than Python's recursion limit."""
+    stack = [(iter(body.findall("outline")), [])]
+    while stack:
+        outline = next(stack[-1][0], None)
+        if outline is None:
+            stack.pop()
+            continue
+        folders = stack[-1][1]
         # Names are plain text as written (an operator's "<b>" stays), without controls.
         title = " ".join(inert_text(outline.get("title") or outline.get("text") or "").split())
         url = _attribute(outline, "xmlurl")
         if url is not None:
-            name = title or inert_text(url).strip()  # from title, else text, else the URL
-            found.append(FeedOutline(url=url.strip(), title=name[:MAX_NAME_CHARS].strip(),
-                                     section=section_for(folders),
-                                     weight=_number(outline.get(_WEIGHT), float, 1.0),
-                                     every_minutes=_number(outline.get(_EVERY), int, 60)))
+            found.append(_feed(outline, url, title, folders))
         # A feed's children are walked too (some readers nest feeds), in its folder.
-        _walk(outline, folders if url is not None else [*folders, title], found)
+        stack.append((iter(outline.findall("outline")),
+                      folders if url is not None else [*folders, title]))
+
+
+def _feed(outline: Element, url: str, title: str, folders: list[str]) -> FeedOutline:
+    name = title or inert_text(url).strip()  # from title, else text, else the URL
+    values, problems = {}, []
+    for field_name, attribute, kind in (("weight", _WEIGHT, float), ("every_minutes", _EVERY, int)):
+        text = outline.get(attribute)
+        try:
+            if text is not None:
+                values[field_name] = kind(text)
+        except ValueError:
+            problems.append(f"{attribute.split('}')[1]}: {text!r} is not a number")
+    return FeedOutline(url=url.strip(), title=name[:MAX_NAME_CHARS].strip(),
+                       section=section_for(folders), problem="; ".join(problems), **values)
 
 
 def _attribute(outline: Element, name: str) -> str | None:
     """OPML names it xmlUrl; some exporters write xmlurl or XMLURL."""
     return next((value for key, value in outline.attrib.items() if key.lower() == name), None)
-
-
-def _number(text: str | None, kind: type, default):
-    try:
-        return kind(text) if text is not None else default
-    except ValueError:
-        return default
 
 
 def section_for(folders: list[str]) -> str:
@@ -127,6 +140,9 @@ def import_opml(session: Session, data: bytes, *, policy: AddressPolicy | None =
     outcomes = []
     for outline in outlines:
         key = canonical_url(outline.url)
+        if outline.problem:
+            outcomes.append(OutlineOutcome(outline, "refused", outline.problem))
+            continue
         if key in present:
             outcomes.append(OutlineOutcome(outline, "already present", source_id=present[key]))
             continue

@@ -162,3 +162,17 @@ def test_the_cli_add_refuses_a_private_address_unless_allowed(door_database):
     assert refused.exit_code == 1 and "10.0.0.5 is a private or reserved address" in refused.output
     # door_database allows localhost (the tests' feed server): the setting is honoured.
     assert runner.invoke(app, ["sources", "add", "http://localhost:9/feed"]).exit_code == 0
+
+
+def test_deep_nesting_and_unreadable_attributes_are_reported_not_crashed_on(session):
+    deep = 5000
+    document = ('<opml version="2.0" xmlns:digest="urn:x-digest:opml"><body>'
+                + '<outline text="f">' * deep
+                + '<outline text="Deep" xmlUrl="https://deep.example.org/feed"/>'
+                + "</outline>" * deep
+                + '<outline text="Odd" xmlUrl="https://odd.example.org/feed" digest:weight="heavy"/>'
+                + "</body></opml>").encode()
+    outcomes = import_opml(session, document, policy=STRICT)
+    assert [(o.outline.title, o.outcome, o.reason) for o in outcomes] == [
+        ("Deep", "added", ""), ("Odd", "refused", "weight: 'heavy' is not a number")]
+    assert outcomes[0].outline.section == "-".join(["f"] * 32)  # 64 characters at most
