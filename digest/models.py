@@ -80,6 +80,8 @@ class Story(SQLModel, table=True):
     image_url: str | None = Field(default=None, sa_type=Text)
     categories: list[str] = Field(default_factory=list, sa_type=JSON)
     section: str = Field(default="news", max_length=64)
+    # "de", "pt"...: declared by the feed, else detected; None when unsure (read as English).
+    language: str | None = Field(default=None, max_length=16)
     # Indexed: ranking and near-duplicate detection both look at a window of publication times.
     published_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     fetched_at: datetime = _created()

@@ -8,6 +8,7 @@ from digest.cli.common import app, fail, say
 from digest.curate.summarise import summarise
 from digest.ingest.article import extract_article
 from digest.ingest.fetch import FetchError, fetch, limits_from
+from digest.ingest.language import language_of
 from digest.settings import get_settings
 
 
@@ -28,7 +29,8 @@ def summarize(page: str = typer.Argument(..., metavar="PATH_OR_URL",
     article = extract_article(html, url)
     if article is None:
         fail(f"{page}: no article text found on the page")
-    summary = summarise(article.text, description=article.description, title=article.title)
+    summary = summarise(article.text, description=article.description, title=article.title,
+                        language=language_of(None, article.title, article.text))
     say(article.title)
     say("")
     say(summary.text)

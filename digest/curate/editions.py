@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -77,7 +78,8 @@ def build_draft(session: Session, digest_list: DigestList, slot: datetime,
 
 def new_item(edition: Edition, story: Story, position: int, *, score: float = 0.0) -> EditionItem:
     """An edition item for `story` with its headline and the curator's summary."""
-    summary = summarise(story.text, description=plain_text(story.summary_html), title=story.title)
+    summary = summarise(story.text, description=plain_text(story.summary_html), title=story.title,
+                        language=story.language)
     return EditionItem(edition_id=edition.id, story_id=story.id, position=position,
                        headline=story.title, summary=summary.text or story.title,
                        section=story.section, score=round(score, 6))
@@ -157,18 +159,29 @@ def candidates(session: Session, digest_list: DigestList, now: datetime) -> list
     if digest_list.sections:
         query = query.where(Story.section.in_(digest_list.sections))
     rows = session.exec(query).all()
-    coverage = _independent_sources(session, [story.id for story, _, _ in rows])
-    return [Candidate(story, weight, source_count=max(coverage[story.id], 1), clicks=count or 0)
+    sightings = _sightings(session, [story.id for story, _, _ in rows])
+    # A story carried by several feeds counts with the most trusted of them, not the first.
+    return [Candidate(story, max(weight, sightings.best_weight.get(story.id, weight)),
+                      source_count=max(len(sightings.sites[story.id]), 1), clicks=count or 0)
             for story, weight, count in rows]
 
 
-def _independent_sources(session: Session, story_ids: list[int]) -> dict[int, int]:
-    """How many different sites carried each story: two feeds of one site count once."""
-    sites: dict[int, set[str]] = defaultdict(set)
+@dataclass
+class _Sightings:
+    sites: defaultdict[int, set[str]] = field(default_factory=lambda: defaultdict(set))
+    best_weight: dict[int, float] = field(default_factory=dict)
+
+
+def _sightings(session: Session, story_ids: list[int]) -> _Sightings:
+    """Per story: the different sites that carried it (two feeds of one site count once),
+    and the highest weight among the feeds that did."""
+    found = _Sightings()
     for start in range(0, len(story_ids), 500):
-        sightings = session.exec(
-            select(StorySource.story_id, Source.url).join(Source, Source.id == StorySource.source_id)
+        rows = session.exec(
+            select(StorySource.story_id, Source.url, Source.weight)
+            .join(Source, Source.id == StorySource.source_id)
             .where(StorySource.story_id.in_(story_ids[start:start + 500]))).all()
-        for story_id, feed_url in sightings:
-            sites[story_id].add(domain(feed_url) or feed_url)
-    return defaultdict(int, {story_id: len(found) for story_id, found in sites.items()})
+        for story_id, feed_url, weight in rows:
+            found.sites[story_id].add(domain(feed_url) or feed_url)
+            found.best_weight[story_id] = max(weight, found.best_weight.get(story_id, weight))
+    return found

@@ -24,6 +24,7 @@ from digest.curate.editions import (
 from digest.ingest.article import extract_article
 from digest.ingest.clean import canonical_url
 from digest.ingest.fetch import FetchError, FetchLimits, fetch
+from digest.ingest.language import language_of
 from digest.ingest.service import get_or_create_source
 from digest.models import (
     DigestList, Edition, EditionItem, EditionStatus, Story, StorySource, utcnow,
@@ -142,7 +143,8 @@ def _fetch_story(session: Session, edition: Edition, url: str, *, limits: FetchL
     story = Story(source_id=source.id, canonical_url=canonical_url(url), url=url,
                   title=article.title or url, summary_html=html.escape(article.description),
                   text=article.text, author=article.author, image_url=article.image_url,
-                  section=section, published_at=now or utcnow())
+                  section=section, published_at=now or utcnow(),
+                  language=language_of(None, article.title, article.text))
     session.add(story)
     session.flush()
     session.add(StorySource(story_id=story.id, source_id=source.id, url=url))

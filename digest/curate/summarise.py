@@ -4,15 +4,15 @@ On news the lead sentences beat graph summarisers (FIELD-NOTES), so the summary 
 first sentences of the article's body after the boilerplate that sites wrap around it
 (bylines, "READ: ..." links, subscribe and donate promos, photo captions, share buttons)
 is dropped, cut at a sentence boundary to MIN_WORDS..MAX_WORDS words. Sentences are split
-by NLTK's Punkt with a hand-set abbreviation list, so nothing is downloaded at run time.
+by the rules of the story's language (`digest.curate.sentences`).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
+from digest.curate.sentences import split
 from digest.ingest.clean import plain_text
 
 MIN_WORDS = 40
@@ -23,28 +23,6 @@ HARD_MAX_WORDS = 70
 DESCRIPTION_MIN_WORDS = 12
 # A line this short without closing punctuation is a heading, byline or caption.
 HEADING_MAX_WORDS = 25
-
-# Punkt without its trained data knows no abbreviations: these are the ones news uses.
-# Single letters cover initials ("John F. Kennedy") and the parts of "U.S." and "U.K.".
-ABBREVIATIONS = {
-    "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "mt", "ft", "rev", "hon", "pres",
-    "gov", "sen", "rep", "gen", "lt", "col", "maj", "capt", "cmdr", "sgt", "cpl", "adm", "supt",
-    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
-    "mon", "tue", "tues", "wed", "thu", "thur", "thurs", "fri", "sat", "sun",
-    "inc", "corp", "co", "ltd", "llc", "plc", "bros", "dept", "univ", "assn", "est",
-    "vs", "v", "etc", "e.g", "i.e", "al", "approx", "no", "nos", "vol", "pp", "fig",
-    "a.m", "p.m", "u.s", "u.k", "u.n", "e.u", "u.s.a", "d.c", "n.y", "l.a", "calif", "ariz",
-    "fla", "mass", "penn", "wash", "tex", "ore", "conn", "ill", "mich", "minn", "wis",
-    *"abcdefghijklmnopqrstuvwxyz",
-}
-# After an abbreviation, a capitalised word from this list starts a new sentence
-# ("... in the U.S. The talks ..."); Punkt learns such words from data it does not have here.
-SENTENCE_STARTERS = {
-    "the", "a", "an", "he", "she", "it", "they", "we", "i", "you", "his", "her", "their", "its",
-    "this", "that", "these", "those", "there", "but", "and", "then", "in", "on", "at", "as",
-    "after", "before", "when", "while", "if", "however", "meanwhile", "still", "yet", "some",
-    "many", "most", "officials", "police",
-}
 
 # Whole paragraphs (or sentences) that are page furniture, not the story.
 _BOILERPLATE = re.compile(
@@ -91,18 +69,6 @@ class Summary:
         return len(self.text.split())
 
 
-@lru_cache(maxsize=1)
-def _tokenizer():
-    # Imported on first use: importing nltk takes about a second, and most commands
-    # (and every send worker) never summarise.
-    from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
-
-    parameters = PunktParameters()
-    parameters.abbrev_types = set(ABBREVIATIONS)
-    parameters.sent_starters = set(SENTENCE_STARTERS)
-    return PunktSentenceTokenizer(parameters)
-
-
 def paragraphs(text: str) -> list[str]:
     """The text's prose paragraphs, as plain text.
 
@@ -126,25 +92,28 @@ def is_boilerplate(paragraph: str) -> bool:
     return bool(_BOILERPLATE.match(paragraph) or _PROMO.search(paragraph))
 
 
-def sentences(text: str) -> list[str]:
-    """Sentences of every real paragraph, in order; abbreviations (Mr., U.S., Jan.) kept whole."""
+def sentences(text: str, language: str | None = None) -> list[str]:
+    """Sentences of every real paragraph, in order; abbreviations (Mr., U.S., Jan., z.B.,
+    M.) and German ordinals (3. Dezember) kept whole."""
     found = []
     for paragraph in paragraphs(text):
-        for sentence in _tokenizer().tokenize(paragraph):
+        for sentence in split(paragraph, language):
             sentence = sentence.strip()
             if sentence and not is_boilerplate(sentence):
                 found.append(sentence)
     return found
 
 
-def summarise(text: str, *, description: str = "", title: str = "") -> Summary:
+def summarise(text: str, *, description: str = "", title: str = "",
+              language: str | None = None) -> Summary:
     """The summary the curator uses: a real publisher description, else the article's lead."""
-    if real := usable_description(description, title):
+    if real := usable_description(description, title, language):
         return real
-    return lead(text)
+    return lead(text, language)
 
 
-def usable_description(description: str, title: str = "") -> Summary | None:
+def usable_description(description: str, title: str = "",
+                       language: str | None = None) -> Summary | None:
     """The publisher's description if it is a real summary: whole sentences, long enough,
     not the headline again, not a truncated teaser and not a promo."""
     cleaned = _TRAILER.sub("", plain_text(description)).strip()
@@ -157,17 +126,17 @@ def usable_description(description: str, title: str = "") -> Summary | None:
         return None  # cut off by the feed
     if is_boilerplate(cleaned):
         return None
-    fitted = lead(cleaned)
+    fitted = lead(cleaned, language)
     return Summary(fitted.text, "description") if fitted.method == "lead" else None
 
 
-def lead(text: str) -> Summary:
+def lead(text: str, language: str | None = None) -> Summary:
     """Whole lead sentences: at least MIN_WORDS where the text allows, at most MAX_WORDS
     (HARD_MAX_WORDS while the summary is still under half of MIN_WORDS). A first sentence
     too long for that is cut at a clause or word boundary and marked with an ellipsis."""
     chosen: list[str] = []
     count = 0
-    for index, sentence in enumerate(sentences(text)):
+    for index, sentence in enumerate(sentences(text, language)):
         if index == 0:
             sentence = _DATELINE.sub("", sentence)
         words = len(sentence.split())

@@ -2,7 +2,8 @@
 
 Exact: the same canonical URL, or the same GUID from the same source (a feed that moved
 its links). Near: the same article syndicated under another URL or with a lightly edited
-title: normalised titles nearly equal, with the same numbers, published within a window.
+title: normalised titles nearly equal, with the same numbers, published within a window;
+which words are content words depends on each title's language.
 
 A feed is matched as a whole and only reads: the caller writes the outcome afterwards in one
 short transaction, so no write lock is held while titles are compared. Titles are compared
@@ -22,20 +23,18 @@ from difflib import SequenceMatcher
 from sqlmodel import Session, select
 
 from digest.db import in_chunks
+from digest.ingest.language import negations, stopwords
 from digest.models import Story, StorySource
 
 NEAR_WINDOW = timedelta(hours=48)
 # Short titles ("Podcast", "Weekly links") repeat without being the same story.
 MIN_TITLE_WORDS = 4
-# Nor do titles of stopwords and one word ("It is what it is"): only the very same title
-# matches them. This also lets `TitleIndex` find every near match by a shared word.
+# Nor do titles of stopwords (`language.STOPWORDS`, per language) and one word ("It is what
+# it is"): only the very same title matches them. This also lets `TitleIndex` find every
+# near match by a shared word.
 MIN_CONTENT_WORDS = 2
 SIMILARITY = 0.85
 WORD_SIMILARITY = 0.8
-# Words whose addition or removal does not change what a headline says.
-STOPWORDS = frozenset(
-    "a an the of in on at to for and or with by from as is are was were be been its it this "
-    "that these those into over after before about new now".split())
 
 _SITE_SUFFIX = re.compile(r"\s+[-|\u2013\u2014:]\s+[^-|\u2013\u2014:]{1,40}$")
 _NON_WORD = re.compile(r"[^\w\s]+")
@@ -43,21 +42,24 @@ _NUMBER = re.compile(r"\d+")
 
 
 def title_key(title: str) -> str:
-    """Lowercase, accents and punctuation dropped, a trailing " - Site name" removed."""
+    """Case folded (German ß is ss), accents and punctuation dropped, a trailing " - Site
+    name" removed."""
     text = unicodedata.normalize("NFKD", title)
-    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
+    text = "".join(c for c in text if not unicodedata.combining(c)).casefold()
     stripped = _SITE_SUFFIX.sub("", text)
     if len(stripped.split()) >= MIN_TITLE_WORDS:
         text = stripped
     return " ".join(_NON_WORD.sub(" ", text).split())
 
 
-def same_story_title(a: str, b: str) -> bool:
-    """Whether two title keys name the same story.
+def same_story_title(a: str, b: str, language_a: str | None = None,
+                     language_b: str | None = None) -> bool:
+    """Whether two title keys (each in its language: None reads as English) name the same story.
 
     A light edit adds or drops words ("... bites" / "... bites hard"), fixes a typo or
     changes a word's form ("approve" / "approves"). Swapping a content word for another
-    ("Day Three" / "Day Four", "rise" / "fall") or changing a number makes another story.
+    ("Day Three" / "Day Four", "rise" / "fall"), changing a number or adding a negation
+    ("stimmt nicht zu") makes another story.
     So beyond the same title, one side's content words (not stopwords) are all on the
     other side, or all but one on each side: `TitleIndex` relies on this.
     """
@@ -67,7 +69,9 @@ def same_story_title(a: str, b: str) -> bool:
         return True
     if _NUMBER.findall(a) != _NUMBER.findall(b):
         return False
-    content_a, content_b = content_words(a), content_words(b)
+    if negations(a.split(), language_a) != negations(b.split(), language_b):
+        return False
+    content_a, content_b = content_words(a, language_a), content_words(b, language_b)
     if len(content_a) < MIN_CONTENT_WORDS or len(content_b) < MIN_CONTENT_WORDS:
         return False
     only_a, only_b = content_a - content_b, content_b - content_a
@@ -79,8 +83,8 @@ def same_story_title(a: str, b: str) -> bool:
             and matcher.ratio() >= SIMILARITY)
 
 
-def content_words(key: str) -> frozenset[str]:
-    return frozenset(key.split()) - STOPWORDS
+def content_words(key: str, language: str | None = None) -> frozenset[str]:
+    return frozenset(key.split()) - stopwords(language)
 
 
 def _same_word(a: str, b: str) -> bool:
@@ -100,6 +104,7 @@ class FeedItem:
     guid: str | None
     title: str
     published_at: datetime  # already "first seen" for an entry without a (past) date
+    language: str | None = None
 
 
 @dataclass
@@ -107,10 +112,11 @@ class IndexedTitle:
     ref: Ref
     key: str  # title_key of the title
     published_at: datetime
+    language: str | None = None
     words: frozenset[str] = field(init=False)  # its content words
 
     def __post_init__(self) -> None:
-        self.words = content_words(self.key)
+        self.words = content_words(self.key, self.language)
 
     def could_match(self, other: IndexedTitle) -> bool:
         """Cheap conditions `same_story_title` implies: within the window, and no more than
@@ -138,8 +144,9 @@ class TitleIndex:
 
     def __init__(self, keys: Iterable[str]):
         """`keys`: the titles to be added and looked up, to rank words by rarity (a word not
-        among them ranks rarest; the ranking only has to stay fixed, not be exact)."""
-        self.titles_with = Counter(word for key in keys for word in content_words(key))
+        among them ranks rarest; the ranking only has to stay fixed, not be exact, so the
+        words are counted whatever their language)."""
+        self.titles_with = Counter(word for key in keys for word in set(key.split()))
         self.by_word: defaultdict[str, list[IndexedTitle]] = defaultdict(list)
         self.by_prefix: defaultdict[str, list[IndexedTitle]] = defaultdict(list)
         self.by_key: defaultdict[str, list[IndexedTitle]] = defaultdict(list)
@@ -168,7 +175,8 @@ class TitleIndex:
             candidates.update((other.ref, other) for word in title.words
                               for other in self.by_prefix[word])
         for ref in sorted(ref for ref, other in candidates.items() if title.could_match(other)):
-            if same_story_title(title.key, candidates[ref].key):
+            other = candidates[ref]
+            if same_story_title(title.key, other.key, title.language, other.language):
                 return ref
         return None
 
@@ -206,7 +214,7 @@ def match_feed(session: Session, source_id: int,
         if ref is None and item.guid:
             ref = guids.get(item.guid)
         if ref is None:
-            title = IndexedTitle((1, position), key, item.published_at)
+            title = IndexedTitle((1, position), key, item.published_at, item.language)
             ref = index.find(title)
             if ref is None:
                 ref = title.ref
@@ -244,10 +252,10 @@ def _stored_titles(session: Session, times: list[datetime]) -> list[IndexedTitle
     keys = session.info.setdefault("digest_title_keys", {})
     titles = []
     for start, end in stretches:
-        for story_id, title, published in session.exec(
-                select(Story.id, Story.title, Story.published_at)
+        for story_id, title, published, language in session.exec(
+                select(Story.id, Story.title, Story.published_at, Story.language)
                 .where(Story.published_at >= start, Story.published_at <= end)).all():
             if (story_id, title) not in keys:
                 keys[(story_id, title)] = title_key(title)
-            titles.append(IndexedTitle((0, story_id), keys[(story_id, title)], published))
+            titles.append(IndexedTitle((0, story_id), keys[(story_id, title)], published, language))
     return titles

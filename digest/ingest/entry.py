@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from digest.ingest.clean import absolute_http_url, inert_text, plain_text, sanitise_html, unwrap_redirect
+from digest.ingest.language import language_of
 
 TITLE_FROM_TEXT_CHARS = 90
 MAX_TITLE_CHARS = 300  # a headline, not an article pasted into <title>
@@ -29,6 +30,7 @@ class Entry:
     image_url: str | None
     published_at: datetime | None
     categories: list[str] = field(default_factory=list)
+    language: str | None = None  # "de": declared by the feed, else detected (None: unsure)
 
 
 @dataclass
@@ -41,8 +43,9 @@ class ParsedFeed:
 def make_entry(*, title: str | None, link: str | None, guid: str | None, summary: str | None,
                content: str | None, author: str | None, images: list[str | None],
                published_at: datetime | None, categories: list[str], base_url: str | None,
-               ) -> Entry | None:
-    """A clean entry from raw feed fields, or None if it has no http(s) link."""
+               language: str | None = None) -> Entry | None:
+    """A clean entry from raw feed fields, or None if it has no http(s) link. `language`:
+    as the feed declares it for the entry ("de-DE"); detected from the text if it does not."""
     url = unwrap_redirect(absolute_http_url(link, base_url))
     if not url:
         return None
@@ -60,6 +63,7 @@ def make_entry(*, title: str | None, link: str | None, guid: str | None, summary
         author=plain_text(author) or None, image_url=image,
         published_at=published_at if published_at and published_at > EARLIEST_DATE else None,
         categories=list(dict.fromkeys(c for c in (plain_text(c) for c in categories) if c)),
+        language=language_of(language, clean_title, text),
     )
 
 

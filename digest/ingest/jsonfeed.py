@@ -10,6 +10,8 @@ from digest.ingest.clean import plain_text
 from digest.ingest.entry import Entry, FeedRejected, ParsedFeed, make_entry
 
 VERSION_PREFIX = "https://jsonfeed.org/version/"
+# The spec writes https, but many real feeds (and jsonfeed.org's own 1.0 text) say http.
+_VERSION = re.compile(r"^https?://jsonfeed\.org/version/", re.IGNORECASE)
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # json.loads pairs the others up
 
 
@@ -23,19 +25,20 @@ def parse_json_feed(data: bytes, base_url: str | None = None) -> ParsedFeed:
     except ValueError as exc:  # a number longer than Python converts (4300 digits)
         reason = str(exc).split(";")[0]  # without the advice to raise the limit
         raise FeedRejected(f"not a feed: invalid JSON ({reason})") from None
-    if not isinstance(document, dict) or not str(document.get("version", "")).startswith(VERSION_PREFIX):
+    if not isinstance(document, dict) or not _VERSION.match(str(document.get("version", ""))):
         raise FeedRejected(f"JSON but not a JSON Feed (no \"version\": \"{VERSION_PREFIX}1.1\")")
     items = document.get("items")
     if not isinstance(items, list):
         raise FeedRejected("JSON Feed without an \"items\" list")
     base = base_url or _text(document.get("home_page_url"))
     feed_author = _author(document)
-    entries = [_entry(item, base, feed_author) for item in items if isinstance(item, dict)]
+    language = _text(document.get("language"))  # 1.1: "en-US"
+    entries = [_entry(item, base, feed_author, language) for item in items if isinstance(item, dict)]
     kept = [entry for entry in entries if entry is not None]
     return ParsedFeed(plain_text(_text(document.get("title"))), kept, len(items) - len(kept))
 
 
-def _entry(item: dict, base_url: str | None, feed_author: str | None) -> Entry | None:
+def _entry(item: dict, base_url: str | None, feed_author: str | None, language: str) -> Entry | None:
     return make_entry(
         title=_text(item.get("title")),
         link=_text(item.get("url")) or _text(item.get("external_url")),
@@ -46,7 +49,7 @@ def _entry(item: dict, base_url: str | None, feed_author: str | None) -> Entry |
         images=[_text(item.get("image")), _text(item.get("banner_image"))],
         published_at=_date(item.get("date_published")) or _date(item.get("date_modified")),
         categories=[_text(tag) for tag in _list(item.get("tags")) if isinstance(tag, str)],
-        base_url=base_url,
+        base_url=base_url, language=language or None,
     )
 
 

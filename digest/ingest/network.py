@@ -81,6 +81,22 @@ def is_public(text: str) -> bool:
     return address.is_global
 
 
+def literal_address_refused(host: str, policy: AddressPolicy) -> str | None:
+    """Why a source whose URL names this host is refused before any lookup: an address
+    written in the URL, or a localhost name, that the fetcher could never reach. Names that
+    resolve to such addresses are refused when fetched (`vetted_addresses`)."""
+    if policy.trusts(host):
+        return None
+    name = host.lower().rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
+        return f"{host} is a loopback name"
+    try:
+        public = is_public(name.strip("[]"))
+    except ValueError:
+        return None  # a host name
+    return None if public else f"{host} is a private or reserved address"
+
+
 def resolve(host: str, port: int, timeout: float) -> list[str]:
     """The addresses of `host`, in getaddrinfo's order; ConnectTimeout after `timeout` seconds.
 

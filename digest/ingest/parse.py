@@ -19,6 +19,7 @@ import feedparser
 from digest.ingest.clean import absolute_http_url, plain_text
 from digest.ingest.entry import Entry, FeedRejected, ParsedFeed, make_entry
 from digest.ingest.jsonfeed import parse_json_feed
+from digest.ingest.language import declared, localized_date
 
 __all__ = ["Entry", "FeedRejected", "ParsedFeed", "parse_feed"]
 
@@ -53,7 +54,8 @@ def _parse(data: bytes, base_url: str | None, content_type: str | None) -> Parse
     if not parsed.get("version") and not parsed.entries:
         raise FeedRejected(_not_a_feed_reason(data, parsed.get("bozo_exception")))
     base = base_url or _document_url(parsed.feed)
-    entries = [_feedparser_entry(raw, base) for raw in parsed.entries]
+    feed_language = parsed.feed.get("language")  # RSS <language>, Atom xml:lang
+    entries = [_feedparser_entry(raw, base, feed_language) for raw in parsed.entries]
     kept = [entry for entry in entries if entry is not None]
     return ParsedFeed(plain_text(parsed.feed.get("title")), kept, len(entries) - len(kept))
 
@@ -75,7 +77,7 @@ def _not_a_feed_reason(data: bytes, error: Exception | None) -> str:
     return f"not a feed: {error or 'no RSS, Atom, RDF or JSON Feed root element'}"
 
 
-def _feedparser_entry(raw, base_url: str | None) -> Entry | None:
+def _feedparser_entry(raw, base_url: str | None, feed_language: str | None) -> Entry | None:
     content = raw.get("content") or []
     # FeedBurner rewrites links to its redirector and keeps the publisher's in origLink.
     link = raw.get("feedburner_origlink") or raw.get("link")
@@ -86,20 +88,26 @@ def _feedparser_entry(raw, base_url: str | None) -> Entry | None:
                if str(e.get("type", "")).startswith("image/")]
     if isinstance(raw.get("image"), dict):
         images.append(raw["image"].get("href"))
+    # An Atom entry's own xml:lang (feedparser puts it on each text construct) beats the feed's.
+    language = (raw.get("title_detail") or {}).get("language") or feed_language
     return make_entry(
         title=raw.get("title"), link=link, guid=raw.get("id"), summary=raw.get("summary"),
         content=content[0].get("value") if content else None, author=raw.get("author"),
-        images=images, published_at=_published(raw),
+        images=images, published_at=_published(raw, declared(language)),
         categories=[t.get("term") or "" for t in raw.get("tags", [])], base_url=base_url,
+        language=language,
     )
 
 
-def _published(raw) -> datetime | None:
+def _published(raw, language: str | None) -> datetime | None:
+    """feedparser's reading of the date, else the date in the feed's language: feedparser
+    reads only English month and day names ("Mi, 02 Dez 2026" is none to it)."""
     # dict.get: feedparser's own get maps a missing published to updated with a warning.
     struct = next((dict.get(raw, key) for key in ("published_parsed", "updated_parsed",
                                                   "created_parsed") if dict.get(raw, key)), None)
     if not struct:
-        return None
+        return next((found for key in ("published", "updated", "created")
+                     if (found := localized_date(dict.get(raw, key), language))), None)
     try:
         return datetime.fromtimestamp(calendar.timegm(struct), UTC)
     except (OverflowError, ValueError, OSError):

@@ -206,7 +206,7 @@ def _plan(session: Session, source: Source, entries: list[Entry], limits: FetchL
     items = [FeedItem(canonical_url(entry.url), entry.guid, entry.title,
                       # Missing or future dates (clock skew, scheduled posts): first seen now.
                       entry.published_at if entry.published_at and entry.published_at <= now
-                      else now)
+                      else now, entry.language)
              for entry in entries]
     planned: list[tuple[Entry, dict | int]] = []
     outcomes = match_feed(session, source.id, items)
@@ -250,7 +250,7 @@ def _new_story(source: Source, entry: Entry, canonical: str, published: datetime
         "source_id": source.id, "canonical_url": canonical, "url": canonical, "guid": entry.guid,
         "title": entry.title, "summary_html": entry.summary_html, "text": text,
         "author": entry.author, "image_url": image, "categories": entry.categories,
-        "section": source.section, "published_at": published}
+        "section": source.section, "published_at": published, "language": entry.language}
 
 
 def _succeeded(source: Source, report: IngestReport) -> IngestReport:

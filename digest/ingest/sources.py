@@ -15,6 +15,7 @@ from sqlalchemy import delete, func
 from sqlmodel import Session, select
 
 from digest.ingest.clean import absolute_http_url
+from digest.ingest.network import AddressPolicy, literal_address_refused
 from digest.models import EditionItem, Source, Story, StorySource, utcnow
 
 SECTION = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -70,9 +71,15 @@ def validate(*, url: str | None = None, name: str | None = None, section: str | 
 
 
 def add_source(session: Session, *, url: str, name: str | None = None, section: str = "news",
-               weight: float = 1.0, every_minutes: int = 60) -> Source:
-    """A new active source, due at once. Its name defaults to the URL's host."""
+               weight: float = 1.0, every_minutes: int = 60,
+               policy: AddressPolicy | None = None) -> Source:
+    """A new active source, due at once. Its name defaults to the URL's host. With the
+    fetcher's `policy`, a URL naming an address it would refuse is refused now."""
     values = validate(url=url, section=section, weight=weight, every_minutes=every_minutes)
+    if policy is not None and (reason := literal_address_refused(
+            urlsplit(values["url"]).hostname, policy)):
+        raise SourceError(f"url: {reason}, which feeds are never fetched from "
+                          "(DIGEST_FETCH_ALLOW_PRIVATE, DIGEST_FETCH_ALLOWED_HOSTS)")
     values |= validate(name=name if name is not None else urlsplit(values["url"]).hostname)
     if session.exec(select(Source.id).where(Source.url == values["url"])).first() is not None:
         raise SourceError(f"url: a source for {values['url']} already exists")

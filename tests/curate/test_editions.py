@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from digest.curate.editions import build_draft, hold_reason, items
-from digest.models import Click, Edition, EditionStatus, Story
+from digest.models import Click, Edition, EditionStatus, Source, Story
 from digest.schedule import tick
 
 from tests.curate.world import NOW, SLOT, digest_list, later, source, story
@@ -111,3 +111,16 @@ def test_the_schedule_tells_ops_why_an_edition_is_not_sent(session):
     report = tick(session, now=SLOT + timedelta(minutes=5))
     assert report.due == []
     assert any(note.startswith(f"{daily.slug}:") and "not approved" in note for note in report.notes)
+
+
+def test_a_story_carried_by_several_feeds_ranks_with_the_best_weight_among_them(session):
+    minor = source(session, "herald.example", weight=0.5)
+    # The same site's front-page feed: no coverage bonus, only its weight can lift the story.
+    front = Source(name="Herald front", url="https://herald.example/front.xml", weight=3.0)
+    session.add(front)
+    session.flush()
+    middling = source(session, "ledger.example", weight=2.0)
+    carried = story(session, minor, "carried-by-two", hours_ago=2, also_in=(front,))
+    single = story(session, middling, "single-feed", hours_ago=2)
+    edition = build_draft(session, digest_list(session), SLOT, now=NOW)
+    assert [i.story_id for i in items(session, edition.id)] == [carried.id, single.id]

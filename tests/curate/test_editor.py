@@ -121,6 +121,7 @@ def test_add_a_new_page_fetches_it_as_an_editors_pick(session, draft):
     assert session.get(Source, story_row.source_id).name == "Editor picks"
     assert item.headline == "Ferry returns" and item.position == 4
     assert item.summary.startswith("The island ferry returned to service on Monday")
+    assert story_row.language == "en"  # detected from the page: its summary follows English rules
 
 
 def test_an_approved_edition_refuses_every_edit(session, draft):

@@ -114,3 +114,70 @@ def test_every_english_corpus_page_gets_a_clean_summary_of_whole_sentences():
         assert 15 <= summary.words <= HARD_MAX_WORDS, (case.name, summary)
         assert not is_boilerplate(summary.text), (case.name, summary)
         assert "<" not in summary.text and "&amp;" not in summary.text, case.name
+
+
+# Lead paragraphs in the style of each language's news, with its abbreviations, initials
+# and (German) ordinal dates: the summary is whole sentences, none cut after "M." or "3.".
+LEADS = {
+    "de": ("Die Deutsche Bahn hat am 3. Dezember alle Fernzüge zwischen Hamburg und Berlin "
+           "gestrichen. Laut Dr. Meier gilt das u.a. für die Sprinter, bis ca. 18 Uhr. Der "
+           "Sturm soll erst am 4. Dezember nachlassen, sagte ein Sprecher des Wetterdienstes. "
+           "Reisende sollen ihre Fahrt verschieben."),
+    "fr": ("Le Sénat a adopté mardi la réforme des retraites par 190 voix contre 140. Selon "
+           "M. Martin, rapporteur du texte, et Mme Dupont, le vote a été acquis après trois "
+           "jours de débats, c.-à-d. plus que prévu. Le texte revient à l'Assemblée en janv. "
+           "prochain. Les syndicats appellent à manifester."),
+    "es": ("El Gobierno aprobó el martes la subida del salario mínimo. La Sra. Díaz y el "
+           "Dr. López defendieron la medida ante el Congreso durante más de dos horas de "
+           "debate. La oposición, según EE.UU. y la patronal, teme efectos sobre el empleo "
+           "joven. La subida entra en vigor en enero."),
+    "it": ("Il governo ha approvato la riforma delle pensioni. Il sig. Rossi e il dott. "
+           "Bianchi, dei sindacati, hanno criticato il testo in una lunga conferenza stampa "
+           "a Roma, ecc. Il voto finale è previsto per la prossima settimana alla Camera dei "
+           "deputati. Le opposizioni annunciano battaglia."),
+    "pt": ("O governo aprovou nesta terça-feira a reforma da previdência. Segundo o Sr. Silva "
+           "e a Dra. Costa, a economia chegará a um valor recorde nos próximos dez anos de "
+           "vigência da nova regra. O texto segue agora para o Senado, que deve votar em "
+           "dezembro. Sindicatos prometem protestos."),
+    "nl": ("Het kabinet heeft nieuwe regels voor huurwoningen aangenomen. Volgens mevr. De "
+           "Vries en dhr. Jansen profiteren o.a. studenten en starters van de maatregelen, "
+           "d.w.z. vooral in de grote steden. De regels gaan op 1 januari in en gelden voor "
+           "alle huurwoningen. De oppositie is kritisch."),
+}
+
+
+def test_sentences_follow_the_language_of_the_story():
+    for language, text in LEADS.items():
+        found = sentences(text, language)
+        assert len(found) == 4, (language, found)
+        assert all(len(sentence.split()) >= 3 for sentence in found), (language, found)
+    german = sentences(LEADS["de"], "de")
+    assert german[0].endswith("am 3. Dezember alle Fernzüge zwischen Hamburg und Berlin gestrichen.")
+    # A title before a surname whose particle also starts sentences ("De", "Le") ends none.
+    assert sentences("Selon M. Le Pen, rien ne change. Le vote a lieu demain.", "fr") == [
+        "Selon M. Le Pen, rien ne change.", "Le vote a lieu demain."]
+    # Read with the English rules, "M." and "3." end sentences.
+    assert len(sentences(LEADS["fr"])) > 4 and len(sentences(LEADS["de"])) > 4
+
+
+def test_summaries_in_each_language_are_whole_sentences():
+    for language, text in LEADS.items():
+        summary = summarise(text, language=language)
+        assert summary.method == "lead" and summary.text.endswith("."), (language, summary)
+        assert summary.text in " ".join(sentences(text, language)), language
+        assert 20 <= summary.words <= HARD_MAX_WORDS, (language, summary)
+
+
+def test_corpus_pages_in_other_languages_get_a_clean_summary_of_whole_sentences():
+    """lemonde, liberation (fr), heise (de), folha (pt) of the shared corpus, when present."""
+    cases = sorted(p for p in CORPUS.glob("*/expected-metadata.json")) if CORPUS.is_dir() else []
+    languages = {p.parent: (json.loads(p.read_text(encoding="utf-8")).get("lang") or "")[:2]
+                 for p in cases}
+    for case, language in languages.items():
+        if language not in LEADS:
+            continue
+        article = extract_article((case / "source.html").read_bytes(), "https://example.org/")
+        summary = summarise(article.text, title=article.title, language=language)
+        assert 15 <= summary.words <= HARD_MAX_WORDS, (case.name, summary)
+        assert summary.text.endswith((".", "!", "?", "\u2026")), (case.name, summary)
+        assert "<" not in summary.text and "&amp;" not in summary.text, case.name

@@ -277,7 +277,7 @@ def test_another_connection_can_write_while_a_large_feed_is_compared(
     writes: list[str] = []
     compared = 0
 
-    def compare_and_write(a: str, b: str) -> bool:
+    def compare_and_write(a: str, b: str, *languages: str | None) -> bool:
         nonlocal compared
         compared += 1
         if compared % 100 == 1:
@@ -289,7 +289,7 @@ def test_another_connection_can_write_while_a_large_feed_is_compared(
                     writes.append("written")
                 except sqlite3.OperationalError as exc:
                     writes.append(str(exc))
-        return same_story_title(a, b)
+        return same_story_title(a, b, *languages)
     monkeypatch.setattr(dedupe, "same_story_title", compare_and_write)
 
     with Session(get_engine(settings.database_url), expire_on_commit=False) as session:

@@ -215,3 +215,17 @@ def test_broken_links_and_giant_titles_do_not_break_the_feed():
     feed = parse_feed(feed)
     assert feed.skipped == 2
     assert len(feed.entries[0].title) <= 301 and feed.entries[0].title.endswith("\u2026")
+
+
+@pytest.mark.parametrize("version", ["http://jsonfeed.org/version/1", "https://jsonfeed.org/version/1",
+                                     "http://jsonfeed.org/version/1.1", "https://jsonfeed.org/version/1.1"])
+def test_json_feed_version_url_with_either_scheme(version):
+    document = {"version": version, "title": "Either",
+                "items": [{"id": "1", "url": "https://either.example.org/1", "title": "One"}]}
+    assert [e.title for e in parse_feed(json.dumps(document).encode()).entries] == ["One"]
+
+
+def test_json_without_a_json_feed_version_is_still_refused():
+    document = {"version": "http://example.org/version/1", "items": []}
+    with pytest.raises(FeedRejected, match="not a JSON Feed"):
+        parse_feed(json.dumps(document).encode())

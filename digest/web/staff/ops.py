@@ -1,16 +1,18 @@
-"""Ops pages: start, pause, resume, cancel and retry sends and watch them; source health;
-subscribers with their delivery history; CSV import with its per-row report, and export."""
+"""Ops pages: start, pause, resume, cancel and retry sends and watch them; source health,
+OPML import and export; subscribers with their delivery history; CSV import with its per-row report, and export."""
 
 from __future__ import annotations
 
 import io
 
 from fastapi import APIRouter, Depends, Request, UploadFile
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import or_
 from sqlmodel import Session, select
 from starlette.datastructures import FormData
 
+from digest.ingest.fetch import limits_from
+from digest.ingest.opml import MAX_BYTES, OpmlError, export_opml, import_opml, sections_no_list_takes
 from digest.ingest.sources import list_sources
 from digest.models import Delivery, DigestList, Edition, StaffUser, Subscriber, Subscription
 from digest.send import control
@@ -90,6 +92,29 @@ def retry(request: Request, edition_id: int, user: StaffUser = Depends(ops_only)
 @router.get("/sources")
 def sources(request: Request, user: StaffUser = Depends(anyone), session: Session = Depends(db_session)):
     return staff_page(request, "sources.html", sources=list_sources(session))
+
+
+@router.post("/sources/import")
+def sources_import(request: Request, user: StaffUser = Depends(ops_only),
+                   form: FormData = Depends(checked_form), session: Session = Depends(db_session)):
+    upload: UploadFile = form.get("file")
+    if not upload or not upload.filename:
+        return back(request, "/staff/sources", error="file: choose an OPML file to import")
+    try:
+        outcomes = import_opml(session, upload.file.read(MAX_BYTES + 1),
+                               policy=limits_from(request.app.state.settings).policy)
+    except OpmlError as exc:
+        return back(request, "/staff/sources", error=f"{upload.filename}: {exc}; nothing imported")
+    untaken = sections_no_list_takes(session, outcomes)
+    session.commit()
+    return staff_page(request, "sources_import.html", outcomes=outcomes, filename=upload.filename,
+                      untaken=untaken)
+
+
+@router.get("/sources/export.opml")
+def sources_export(user: StaffUser = Depends(anyone), session: Session = Depends(db_session)):
+    return Response(export_opml(session), media_type="text/x-opml; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="sources.opml"'})
 
 
 @router.get("/subscribers")

@@ -128,3 +128,42 @@ def test_ops_see_why_a_send_is_not_moving_on_the_page_and_in_the_api(signed_in, 
     assert progress["deferred"] > 0 and progress["sent"] == 0
     page = client.get(f"/staff/editions/{edition.id}/send")
     assert 'role="alert"' in page.text and "relay unreachable since " in page.text
+
+
+def test_ops_import_an_opml_file_see_every_feed_reported_and_export_it(signed_in, sqlite_session):
+    from pathlib import Path
+
+    from digest.models import Source
+    opml = (Path(__file__).parents[2] / "ingest" / "opml" / "reader.opml").read_bytes()
+    client, token = signed_in("ops")
+    sources_page = client.get("/staff/sources").text
+    assert 'action="/staff/sources/import"' in sources_page and "/staff/sources/export.opml" in sources_page
+    page = client.post("/staff/sources/import", data={"csrf_token": token},
+                       files={"file": ("reader.opml", opml, "text/x-opml")})
+    assert page.status_code == 200
+    assert "<strong>4</strong> added, <strong>1</strong> already present, <strong>4</strong> refused." in page.text
+    assert "Titled &amp; escaped" in page.text and "192.168.1.1 is a private or reserved address" in page.text
+    assert len(sqlite_session.exec(select(Source)).all()) == 4
+
+    forged = client.post("/staff/sources/import", data={"csrf_token": "forged"},
+                         files={"file": ("reader.opml", opml, "text/x-opml")})
+    assert forged.status_code == 403
+    bomb = (Path(__file__).parents[2] / "ingest" / "opml" / "bomb.opml").read_bytes()
+    refused = client.post("/staff/sources/import", data={"csrf_token": token},
+                          files={"file": ("bomb.opml", bomb, "text/x-opml")})
+    assert "bomb.opml: refused: the document declares XML entities" in refused.text
+    assert len(sqlite_session.exec(select(Source)).all()) == 4
+
+    editor, _ = signed_in("editor")
+    assert 'action="/staff/sources/import"' not in editor.get("/staff/sources").text
+    export = editor.get("/staff/sources/export.opml")
+    assert export.headers["content-type"].startswith("text/x-opml")
+    assert export.text.count("xmlUrl=") == 4 and 'text="world-europe"' in export.text
+
+
+def test_the_api_refuses_a_source_on_a_private_address(sqlite_session, staff, client):
+    from digest.staff.accounts import create_api_token
+    auth = {"Authorization": f"Bearer {create_api_token(sqlite_session, staff['ops'], 'test')}"}
+    sqlite_session.commit()
+    refused = client.post("/api/sources", json={"url": "http://192.168.1.1/feed.xml"}, headers=auth)
+    assert refused.status_code == 422 and "never fetched from" in refused.json()["detail"]

@@ -29,7 +29,7 @@ OPS_ONLY = [
     ("GET", "/staff/subscribers/export/morning-briefing"),
     ("POST", "/api/editions/1/send/start"), ("GET", "/api/subscribers?q=a"),
     ("GET", "/api/lists/morning-briefing/subscribers/export"), ("POST", "/api/sources"),
-    ("DELETE", "/api/sources/1"), ("POST", "/api/ingest"),
+    ("DELETE", "/api/sources/1"), ("POST", "/api/ingest"), ("POST", "/staff/sources/import"),
 ]
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import or_
 from sqlmodel import Session, select
 
 from digest.ingest import sources
+from digest.ingest.fetch import limits_from
 from digest.ingest.service import ingest_due_or_queue
 from digest.models import StaffUser, Subscriber
 from digest.subscribers.importing import export_csv, import_csv
@@ -59,9 +60,11 @@ def list_sources(user: StaffUser = Depends(anyone), session: Session = Depends(d
 
 
 @router.post("/sources", status_code=201, response_model=SourceOut, responses=refusals(403))
-def add_source(new: NewSource, user: StaffUser = Depends(ops_only), session: Session = Depends(db_session)):
+def add_source(new: NewSource, request: Request, user: StaffUser = Depends(ops_only),
+               session: Session = Depends(db_session)):
+    policy = limits_from(request.app.state.settings).policy
     try:
-        source = sources.add_source(session, **new.model_dump())
+        source = sources.add_source(session, **new.model_dump(), policy=policy)
     except sources.SourceError as exc:
         raise HTTPException(422, str(exc)) from None
     session.commit()
