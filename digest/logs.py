@@ -67,11 +67,15 @@ class _Stderr(logging.StreamHandler):
 _handler: logging.Handler | None = None
 
 
-def configure(settings: LogSettings | None = None) -> logging.Handler:
+def configure(settings: LogSettings | None = None, *, unset_level: str = "INFO") -> logging.Handler:
     """Send the root logger's records at the configured level to stderr, in the configured
-    format. Calling it again replaces only what it installed (pytest's capture stays)."""
+    format; `unset_level` when DIGEST_LOG_LEVEL is not set (the CLI's WARNING: a command's
+    report is its own output, and a short error stays short). Calling it again replaces
+    only what it installed (pytest's capture stays)."""
     global _handler
     settings = settings or LogSettings()
+    if "log_level" not in settings.model_fields_set:
+        settings = settings.model_copy(update={"log_level": unset_level})
     handler = _Stderr()
     handler.setFormatter(_formatter(settings.log_format))
     root = logging.getLogger()

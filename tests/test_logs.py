@@ -60,7 +60,7 @@ def test_the_cli_logs_json_to_stderr_and_keeps_stdout_for_its_output(tmp_path, s
     env = digest_env(database_url=sqlite_settings.database_url, mail_backend="outbox",
                      outbox_dir=tmp_path / "outbox", data_dir=tmp_path / "var", environment="development",
                      public_url="https://news.example.org", from_email="Example Daily <daily@news.example.org>",
-                     log_format="json")
+                     log_format="json", log_level="INFO")  # a command logs warnings only unless asked
     done = subprocess.run([sys.executable, "-m", "digest.cli", "send", "start", str(edition.id)],
                           env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
@@ -73,3 +73,11 @@ def test_the_cli_logs_json_to_stderr_and_keeps_stdout_for_its_output(tmp_path, s
     assert events["batch_finished"]["duration_seconds"] > 0
     assert events["send_finished"]["sent"] == len(readers)
     assert not [address for address in readers if address in done.stderr]
+
+
+def test_a_command_logs_warnings_only_unless_a_level_is_set(monkeypatch, restore_logging):
+    monkeypatch.delenv("DIGEST_LOG_LEVEL", raising=False)
+    restore_logging(logs.configure(logs.LogSettings(_env_file=None), unset_level="WARNING"))
+    assert logging.getLogger().level == logging.WARNING
+    restore_logging(logs.configure(logs.LogSettings(_env_file=None, log_level="info"), unset_level="WARNING"))
+    assert logging.getLogger().level == logging.INFO

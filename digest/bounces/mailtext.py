@@ -99,7 +99,7 @@ def part_text(part: Message) -> str:
     charset = part.get_content_charset() or "utf-8"
     try:
         text = payload.decode(charset, "replace")
-    except LookupError:
+    except (LookupError, ValueError):  # an unknown charset, or a name with a NUL in it
         text = payload.decode("latin-1")
     if part.get_content_subtype() == "html":
         text = html.unescape(_TAG.sub(" ", text))

@@ -72,10 +72,11 @@ def _options(ctx: typer.Context, debug: bool = typer.Option(
              _version: bool = typer.Option(False, "--version", is_eager=True, callback=_show_version,
                                            help="Show the version and exit.")) -> None:
     ctx.meta[_DEBUG] = debug
-    # Log lines go to stderr (DIGEST_LOG_LEVEL, DIGEST_LOG_FORMAT); stdout is the output.
+    # Log lines go to stderr (DIGEST_LOG_FORMAT; DIGEST_LOG_LEVEL, else warnings only: the
+    # command's own report is on stdout).
     from digest import logs  # here: `digest --help` needs none of it
 
-    logs.configure()
+    logs.configure(unset_level="WARNING")
 
 
 def say(message: str = "", *, err: bool = False, nl: bool = True) -> None:

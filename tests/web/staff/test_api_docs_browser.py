@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from digest.staff.accounts import create_api_token
 from tests.smtp_server import free_port
 from tests.web.server import running
-from tests.web.staff.test_console_browser import sign_in
+from tests.web.staff.conftest import browser_sign_in
 
 
 def test_the_docs_page_works_offline_and_authorizes_with_a_token(
@@ -32,7 +32,7 @@ def test_the_docs_page_works_offline_and_authorizes_with_a_token(
         # CSP refusals and script errors are reported on the console.
         page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
         page.on("pageerror", lambda error: problems.append(str(error)))
-        sign_in(page, base, "editor")
+        browser_sign_in(page, base, "editor")
         schema = page.request.get(f"{base}/api/openapi.json").json()
         policy = page.goto(f"{base}/api/docs").headers["content-security-policy"]
         assert "script-src 'self';" in policy and "http" not in policy
