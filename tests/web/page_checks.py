@@ -7,6 +7,8 @@ import re
 from collections import Counter, deque
 from urllib.parse import urldefrag, urljoin, urlsplit
 
+from playwright.sync_api import Error as PlaywrightError
+
 # Roles a person operates: each needs a name a screen reader can say.
 CONTROL_ROLES = {"button", "link", "textbox", "searchbox", "spinbutton", "checkbox", "radio",
                  "combobox", "listbox", "switch", "slider", "menuitem", "tab"}
@@ -101,19 +103,26 @@ def shape(url: str) -> str:
     return re.sub(r"/\d+(?=/|$)", "/#", parts.path) + ("?" if parts.query else "")
 
 
-def crawl(page, start: list[str], *, within: str, skip: tuple[str, ...] = ()) -> list[str]:
+def crawl(page, start: list[str], *, within: str, skip: tuple[str, ...] = (), visit=None) -> list[str]:
     """Every HTML page reachable by links from `start` under the `within` prefix (links
-    elsewhere, to files and to `skip` prefixes are left out), in the order found; at most
-    SAME_SHAPE_LIMIT pages of one shape."""
+    elsewhere and to `skip` prefixes are left out, files are passed over), in the order
+    found; at most SAME_SHAPE_LIMIT pages of one shape. `visit(url)` runs on each page as
+    it is open."""
     seen, shapes, found = set(start), Counter(), []
     queue = deque(start)
     while queue:
         url = queue.popleft()
-        response = page.context.request.get(url, max_redirects=0)
+        try:
+            response = page.goto(url)
+        except PlaywrightError as exc:
+            if "Download is starting" in exc.message:   # an export (CSV, OPML, JSON): no page
+                continue
+            raise
         if response.status != 200 or not response.headers.get("content-type", "").startswith("text/html"):
             continue
         found.append(url)
-        page.goto(url)
+        if visit:
+            visit(url)
         for href in page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)"):
             link = urldefrag(urljoin(url, href)).url
             if link in seen or not link.startswith(within) or link.startswith(skip):

@@ -45,6 +45,13 @@ class Inspector:
         self.page, self.width, self.base, self.artifacts = page, width, base, artifacts
         self.problems: dict[str, list[str]] = {}
 
+    def pages(self, known: list[str], start: list[str], skip: tuple[str, ...]) -> list[str]:
+        """Checks the pages the crawl found at an earlier width, or crawls from `start`
+        (checking each page found) and returns them."""
+        for url in known:
+            self.check(url, url)
+        return known or crawl(self.page, start, within=f"{self.base}/", skip=skip, visit=self.check)
+
     def check(self, label: str, url: str | None = None) -> None:
         if url is not None:
             self.page.goto(url)
@@ -80,16 +87,10 @@ def test_every_page_fits_phones_and_laptops(web_settings, sqlite_session, staff,
             context = browser.new_context(viewport={"width": width, "height": 900})
             inspect = Inspector(context.new_page(), width, base, artifacts)
             browser_sign_in(inspect.page, base, "admin")
-            if not console_pages:
-                console_pages = crawl(inspect.page, [f"{base}/staff/", base + SUBSCRIBER_SEARCH],
-                                      within=f"{base}/", skip=(f"{base}/staff/logout",))
-            for url in console_pages:
-                inspect.check(url, url)
-            if not public_pages:
-                public_pages = crawl(inspect.page, [f"{base}/", *signed], within=f"{base}/",
-                                     skip=(f"{base}/staff", f"{base}/api/"))
-            for url in public_pages:
-                inspect.check(url, url)
+            console_pages = inspect.pages(console_pages, [f"{base}/staff/", base + SUBSCRIBER_SEARCH],
+                                          skip=(f"{base}/staff/logout",))
+            public_pages = inspect.pages(public_pages, [f"{base}/", *signed],
+                                         skip=(f"{base}/staff", f"{base}/api/"))
             check_forms(inspect, smtp_server, morning.slug, f"reader-{width}@example.org")
             problems.update(inspect.problems)
             context.close()
@@ -138,6 +139,7 @@ def edit_one_handed(page, url: str, headlines: list[str]) -> None:
         button.scroll_into_view_if_needed()
         box = button.bounding_box()
         assert box and box["x"] >= 0 and box["x"] + box["width"] <= 375, f"{name!r} is outside 375px: {box}"
+        assert box["height"] >= 44, f"{name!r} is too small for a fingertip: {box}"
         assert page.evaluate("window.scrollX") == 0, f"the page scrolled sideways to show {name!r}"
         button.tap()
         page.wait_for_load_state()
