@@ -75,8 +75,9 @@ def unnamed_controls(page) -> list[str]:
             if node.get("ignored") or role not in CONTROL_ROLES or node.get("name", {}).get("value", "").strip():
                 continue
             described = cdp.send("DOM.describeNode", {"backendNodeId": node["backendDOMNodeId"]})["node"]
-            attributes = described.get("attributes", [])
-            missing.append(f"{role} <{described['localName']} {' '.join(attributes)[:60]}>")
+            pairs = described.get("attributes", [])     # [name, value, name, value...]
+            attributes = " ".join(f'{k}="{v}"' for k, v in zip(pairs[::2], pairs[1::2]))
+            missing.append(f"{role} <{described['localName']} {attributes[:80]}>")
         return missing
     finally:
         cdp.detach()
