@@ -86,6 +86,8 @@ def test_every_page_fits_phones_and_laptops(web_settings, sqlite_session, staff,
         for width in WIDTHS:
             context = browser.new_context(viewport={"width": width, "height": 900})
             inspect = Inspector(context.new_page(), width, base, artifacts)
+            inspect.check("staff sign-in", f"{base}/staff/login")
+            inspect.check("not found", f"{base}/archive/no-such-list")
             browser_sign_in(inspect.page, base, "admin")
             console_pages = inspect.pages(console_pages, [f"{base}/staff/", base + SUBSCRIBER_SEARCH],
                                           skip=(f"{base}/staff/logout",))
