@@ -22,6 +22,7 @@ from digest import metrics
 from digest.celery_app import enqueue
 from digest.db import in_chunks, session_scope
 from digest.ingest.clean import canonical_url
+from digest.ingest import fetch_log
 from digest.ingest.dedupe import FeedItem, match_feed
 from digest.ingest.enrich import fetch_article, needs_article
 from digest.ingest.fetch import FetchError, FetchLimits, fetch, limits_from
@@ -98,6 +99,7 @@ def ingest_source(session: Session, source: Source, settings: Settings) -> Inges
     report = _fetch_and_store(session, source, settings)
     outcome = "error" if report.error else "not_modified" if report.not_modified else "ok"
     metrics.INGEST_FETCHES.labels(outcome).inc()
+    fetch_log.record(session, source.id, outcome, report.added)
     event(log, "ingest_source", "ingest {source} (source {source_id}): {summary}",
           level=logging.WARNING if report.error else logging.INFO, source=source.name,
           source_id=source.id, outcome=outcome, new_stories=report.added, summary=report.summary())
@@ -138,6 +140,8 @@ def ingest_due(session: Session, settings: Settings, *,
     """Ingest every due, active source, committing after each one; `progress` is called
     after each commit with its report and how many sources were due."""
     reports = []
+    fetch_log.prune(session)
+    session.commit()
     due = due_source_ids(session)
     for source_id in due:
         if not claim_source(session, source_id):

@@ -1,4 +1,4 @@
-"""The lists in the console, and for each the sign-up form to paste into the publisher's
+"""The lists in the console, for each the pictures of its recent editions and the sign-up form to paste into the publisher's
 own pages: plain HTML, no script, posting to this app's /embed/<slug>/subscribe."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from digest.models import DigestList, StaffUser
 from digest.settings import Settings
 from digest.subscribers.signup import UnknownList, list_by_slug
 from digest.web.deps import db_session, templates
+from digest.web.staff import pictures
 from digest.web.staff.auth import require
 from digest.web.staff.common import back, staff_page
 
@@ -27,6 +28,17 @@ def embed_snippet(settings: Settings, digest_list: DigestList) -> str:
 def lists_page(request: Request, user: StaffUser = Depends(anyone), session: Session = Depends(db_session)):
     lists = session.exec(select(DigestList).order_by(DigestList.name)).all()
     return staff_page(request, "lists.html", lists=lists)
+
+
+@router.get("/lists/{slug}/editions")
+def list_editions_page(request: Request, slug: str, user: StaffUser = Depends(anyone),
+                       session: Session = Depends(db_session)):
+    try:
+        digest_list = list_by_slug(session, slug)
+    except UnknownList:
+        return back(request, "/staff/lists", error=f"There is no list {slug!r}.")
+    return staff_page(request, "list_editions.html", digest_list=digest_list,
+                      pictures=pictures.list_pictures(session, digest_list.id), limit=pictures.LIST_EDITIONS)
 
 
 @router.get("/lists/{slug}/signup-form")
