@@ -23,7 +23,8 @@ MAX_X_LABELS = 6
 
 
 def count(value: float) -> str:
-    return f"{value:,.0f}"
+    """1,234; a half step of the scale as 2.5."""
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
 
 
 def percent(value: float) -> str:
