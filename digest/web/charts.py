@@ -13,22 +13,22 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-#: The drawing's own units (the viewBox): small enough that 13-unit text stays readable
-#: when a phone shrinks the chart to ~340 px.
-WIDTH, HEIGHT = 480, 220
-LEFT, RIGHT, TOP, BOTTOM = 48, 8, 12, 40
+#: The drawing's own units (the viewBox): small enough that 14-unit text stays readable
+#: (12 px) when a phone shrinks the chart to ~340 px.
+WIDTH, HEIGHT = 400, 220
+LEFT, RIGHT, TOP, BOTTOM = 58, 8, 14, 42
 PLOT_WIDTH, PLOT_HEIGHT = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 #: At most this many category labels under the bars (more would overlap at 375 px).
 MAX_X_LABELS = 6
 
 
 def count(value: float) -> str:
-    """1,234; a half step of the scale as 2.5."""
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+    return f"{value:,.0f}"
 
 
 def percent(value: float) -> str:
-    return f"{value:.2%}" if value and value < 0.1 else f"{value:.1%}" if value else "0%"
+    """12.5%, 2%, 0.1%: two decimals at most, none shown that are zero."""
+    return f"{value * 100:.2f}".rstrip("0").rstrip(".") + "%"
 
 
 @dataclass(frozen=True)
@@ -89,11 +89,11 @@ class BarChart:
 
 
 def nice_top(value: float) -> float:
-    """The smallest 1, 2, 2.5 or 5 times a power of ten at or above `value` (1 for nothing)."""
+    """The smallest 1, 2 or 5 times a power of ten at or above `value` (1 for nothing)."""
     if value <= 0:
         return 1.0
     power = 10 ** math.floor(math.log10(value))
-    return next(step * power for step in (1, 2, 2.5, 5, 10) if step * power >= value * (1 - 1e-9))
+    return next(step * power for step in (1, 2, 5, 10) if step * power >= value * (1 - 1e-9))
 
 
 def bar_chart(title: str, categories: Sequence[str], series: Sequence[Series], *,
@@ -124,7 +124,9 @@ def bar_chart(title: str, categories: Sequence[str], series: Sequence[Series], *
             base -= height
             bars.append(Bar(LEFT + i * slot + (slot - width) / 2, base, width, height, s.tone, s.name,
                             category, value, f"{s.name}: {fmt(value)} ({category})"))
-    ticks = [Tick(TOP + PLOT_HEIGHT - f * PLOT_HEIGHT, fmt(f * top)) for f in (0, 0.5, 1)]
+    # Counts get no half-way tick that is not a whole number.
+    halves = (0.5,) if fmt is not count or (top / 2).is_integer() else ()
+    ticks = [Tick(TOP + PLOT_HEIGHT - f * PLOT_HEIGHT, fmt(f * top)) for f in (0, *halves, 1)]
     every = math.ceil(len(categories) / MAX_X_LABELS) or 1
     labels = [Label(LEFT + i * slot + slot / 2, c) for i, c in enumerate(categories) if i % every == 0]
     line = Threshold(TOP + PLOT_HEIGHT - threshold[0] * scale, threshold[1]) if threshold else None
