@@ -44,28 +44,16 @@ class Bar:
     y: float
     width: float
     height: float
-    tone: str
-    series: str
+    series: Series
     category: str
-    value: float
-    text: str  # "sent: 120 at +30 s", the bar's tooltip
+    text: str  # "sent: 120 (30 s)", the bar's tooltip
 
 
 @dataclass(frozen=True)
-class Tick:
-    y: float
-    text: str
+class Mark:
+    """Words at a place along an axis: a tick (y), a category's label (x), a threshold (y)."""
 
-
-@dataclass(frozen=True)
-class Label:
-    x: float
-    text: str
-
-
-@dataclass(frozen=True)
-class Threshold:
-    y: float
+    at: float
     text: str
 
 
@@ -74,18 +62,14 @@ class BarChart:
     title: str
     description: str
     bars: list[Bar]
-    ticks: list[Tick]
-    labels: list[Label]
+    ticks: list[Mark]
+    labels: list[Mark]
     legend: list[Series]
-    threshold: Threshold | None
+    threshold: Mark | None
     top: float  # the value the plot's full height stands for
     axis: str   # what the categories are ("seconds since the start", "day")
-    width: int = WIDTH
-    height: int = HEIGHT
-    left: int = LEFT
-    plot_top: int = TOP
-    plot_bottom: int = TOP + PLOT_HEIGHT
-    plot_right: int = WIDTH - RIGHT
+    #: The drawing's frame, for the template.
+    frame = {"width": WIDTH, "height": HEIGHT, "left": LEFT, "right": WIDTH - RIGHT, "bottom": TOP + PLOT_HEIGHT}
 
 
 def nice_top(value: float) -> float:
@@ -122,14 +106,14 @@ def bar_chart(title: str, categories: Sequence[str], series: Sequence[Series], *
                 continue
             height = value * scale
             base -= height
-            bars.append(Bar(LEFT + i * slot + (slot - width) / 2, base, width, height, s.tone, s.name,
-                            category, value, f"{s.name}: {fmt(value)} ({category})"))
+            bars.append(Bar(LEFT + i * slot + (slot - width) / 2, base, width, height, s,
+                            category, f"{s.name}: {fmt(value)} ({category})"))
     # Counts get no half-way tick that is not a whole number.
     halves = (0.5,) if fmt is not count or (top / 2).is_integer() else ()
-    ticks = [Tick(TOP + PLOT_HEIGHT - f * PLOT_HEIGHT, fmt(f * top)) for f in (0, *halves, 1)]
+    ticks = [Mark(TOP + PLOT_HEIGHT - f * PLOT_HEIGHT, fmt(f * top)) for f in (0, *halves, 1)]
     every = math.ceil(len(categories) / MAX_X_LABELS) or 1
-    labels = [Label(LEFT + i * slot + slot / 2, c) for i, c in enumerate(categories) if i % every == 0]
-    line = Threshold(TOP + PLOT_HEIGHT - threshold[0] * scale, threshold[1]) if threshold else None
+    labels = [Mark(LEFT + i * slot + slot / 2, c) for i, c in enumerate(categories) if i % every == 0]
+    line = Mark(TOP + PLOT_HEIGHT - threshold[0] * scale, threshold[1]) if threshold else None
     return BarChart(title, describe(categories, series, fmt, empty), bars, ticks, labels,
                     list(series), line, top, axis)
 

@@ -15,7 +15,7 @@ def test_stacked_bars_are_as_tall_as_their_values_and_counts_have_whole_ticks():
                       axis="day")
     assert chart.top == 5
     assert [t.text for t in chart.ticks] == ["0", "5"]  # 2.5 is no count
-    heights = {(b.category, b.series): b.height for b in chart.bars}
+    heights = {(b.category, b.series.name): b.height for b in chart.bars}
     assert heights == {("a", "ok"): pytest.approx(3 * PLOT_HEIGHT / 5), ("a", "failed"): pytest.approx(2 * PLOT_HEIGHT / 5),
                        ("b", "failed"): pytest.approx(PLOT_HEIGHT / 5)}
     a_ok, a_failed = (b for b in chart.bars if b.category == "a")
@@ -27,7 +27,7 @@ def test_a_threshold_stays_in_view_and_rates_read_as_percentages():
     chart = bar_chart("Complaints", ["#1"], [Series("complaints", [0.0004], "warn")], axis="edition",
                       fmt=percent, threshold=(0.001, "warning 0.1%"))
     assert chart.top == pytest.approx(0.001)
-    assert chart.threshold.y == pytest.approx(TOP)
+    assert chart.threshold.at == pytest.approx(TOP)
     assert [t.text for t in chart.ticks] == ["0%", "0.05%", "0.1%"]
     assert chart.description == "#1: complaints 0.04%."
 

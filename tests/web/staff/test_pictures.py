@@ -7,17 +7,16 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-import pytest
 from sqlmodel import select
 
 from digest.bounces.findings import Finding, Kind
 from digest.bounces.intake import record
 from digest.curate.editions import approve, build_draft, todays_slot
+from digest.ingest.service import ingest_source
+from digest.ingest.sources import add_source
 from digest.mail.backends import get_backend
 from digest.mail.backends.memory import MemoryBackend
 from digest.mail.errors import Bounce
-from digest.ingest.service import ingest_source
-from digest.ingest.sources import add_source
 from digest.models import Click, Delivery, DeliveryStatus, EditionItem, FetchLog, Source
 from digest.send import ledger
 from digest.send.service import run_batches, send_batch, send_inline, start_send
@@ -160,15 +159,7 @@ def test_a_list_page_draws_its_last_editions_size_bounces_complaints_and_clicks(
     assert size.axis.startswith("edition (last 20 sent")
 
 
-@pytest.fixture
-def feeds():
-    server = FeedServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-def fetched_sources(tmp_path, web_settings, session, feeds) -> dict[str, int]:
+def fetched_sources(tmp_path, web_settings, session, feeds: FeedServer) -> dict[str, int]:
     """Two feeds over HTTP fetched a few times: "steady" always answers (new stories each
     day), "flaky" fails on its second day. Earlier fetches are moved back a day each, as
     if the days had passed. Returns the sources' ids by name."""
@@ -193,8 +184,8 @@ def fetched_sources(tmp_path, web_settings, session, feeds) -> dict[str, int]:
 
 
 def test_the_sources_page_draws_each_feeds_fetches_and_new_stories_by_day(
-        tmp_path, web_settings, sqlite_session, signed_in, feeds):
-    ids = fetched_sources(tmp_path, web_settings, sqlite_session, feeds)
+        tmp_path, web_settings, sqlite_session, signed_in, feed_server):
+    ids = fetched_sources(tmp_path, web_settings, sqlite_session, feed_server)
 
     client, _ = signed_in("editor")
     page = client.get("/staff/sources").text
@@ -215,10 +206,10 @@ def test_the_sources_page_draws_each_feeds_fetches_and_new_stories_by_day(
 
 
 def test_the_pictures_fit_a_phone_and_a_desktop_in_chromium(
-        tmp_path, web_settings, sqlite_session, staff, smtp_server, feeds, browser, artifacts):
+        tmp_path, web_settings, sqlite_session, staff, smtp_server, feed_server, browser, artifacts):
     edition_id, _ = staged_send(tmp_path, web_settings, sqlite_session, smtp_server)
     slug, _, _ = sent_editions(web_settings, sqlite_session)
-    ids = fetched_sources(tmp_path, web_settings, sqlite_session, feeds)
+    ids = fetched_sources(tmp_path, web_settings, sqlite_session, feed_server)
     pages = {"send": (f"/staff/editions/{edition_id}/send", ["send-timeline"]),
              "list": (f"/staff/lists/{slug}/editions", [f"list-chart-{i}" for i in range(1, 5)]),
              "source": ("/staff/sources", [f"fetches-{ids['flaky']}", f"stories-{ids['flaky']}"])}
