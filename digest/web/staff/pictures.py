@@ -58,7 +58,7 @@ def source_pictures(session: Session) -> dict[int, tuple[BarChart, BarChart]]:
     stories per day."""
     pictures = {}
     for source_id, days in fetch_log.daily(session, SOURCE_DAYS).items():
-        names = [f"{d.day:%d %b}" for d in days]
+        names = [f"{d.day.day} {d.day:%b}" for d in days]
         axis = f"day (UTC, last {SOURCE_DAYS})"
         pictures[source_id] = (
             bar_chart("Fetches per day", names, [Series("ok", [d.ok for d in days], "ok"),

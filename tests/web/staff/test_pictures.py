@@ -214,8 +214,8 @@ def test_the_pictures_fit_a_phone_and_a_desktop_in_chromium(
              "list": (f"/staff/lists/{slug}/editions", [f"list-chart-{i}" for i in range(1, 5)]),
              "source": ("/staff/sources", [f"fetches-{ids['flaky']}", f"stories-{ids['flaky']}"])}
     with running(web_settings, free_port()) as base:
-        for width in (375, 1280):
-            context = browser.new_context(viewport={"width": width, "height": 900})
+        for width, scheme in ((375, "light"), (1280, "light"), (1280, "dark")):
+            context = browser.new_context(viewport={"width": width, "height": 900}, color_scheme=scheme)
             page = context.new_page()
             browser_sign_in(page, base, "ops")
             for name, (path, figures) in pages.items():
@@ -228,5 +228,21 @@ def test_the_pictures_fit_a_phone_and_a_desktop_in_chromium(
                     assert box["height"] > 80, (figure, box)
                 page.locator(f"#{figures[0]}").evaluate("e => e.closest('section, .chart-grid').scrollIntoView()")
                 page.locator(f"#{figures[0]}").locator("xpath=..").screenshot(
-                    path=artifacts / f"picture-{name}-{width}.png")
+                    path=artifacts / f"picture-{name}-{width}{'-dark' if scheme == 'dark' else ''}.png")
             context.close()
+
+
+def test_before_anything_is_sent_the_pages_say_so_instead_of_an_empty_chart(
+        web_settings, sqlite_session, signed_in):
+    tech = sample_world(sqlite_session, web_settings)["tech-and-science"]
+    edition = approved_edition(sqlite_session, tech)
+
+    client, _ = signed_in("editor")
+    send_page = client.get(f"/staff/editions/{edition.id}/send").text
+    list_page = client.get(f"/staff/lists/{tech.slug}/editions").text
+
+    assert '<p class="hint" id="send-timeline">Deliveries over time, cumulative: Nothing has been sent yet.</p>' \
+        in send_page
+    assert "No edition of this list has been sent yet." in list_page
+    assert "<svg" not in send_page and "<svg" not in list_page
+    assert client.get("/staff/lists/no-such-list/editions").url.path == "/staff/lists"
