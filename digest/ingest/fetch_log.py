@@ -7,12 +7,16 @@ went day by day. Rows older than FETCH_LOG_DAYS are pruned at each ingest run.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import delete
 from sqlmodel import Session, select
 
 from digest.models import FetchLog, utcnow
+
+if TYPE_CHECKING:
+    from digest.ingest.service import IngestReport
 
 FETCH_LOG_DAYS = 30
 
@@ -25,8 +29,9 @@ class Day:
     new_stories: int = 0
 
 
-def record(session: Session, source_id: int, outcome: str, new_stories: int) -> None:
-    session.add(FetchLog(source_id=source_id, outcome=outcome, new_stories=new_stories))
+def record(session: Session, report: IngestReport) -> None:
+    """Log one fetch (of a feed over http(s) or a local file); committed with its stories."""
+    session.add(FetchLog(source_id=report.source_id, outcome=report.outcome, new_stories=report.added))
 
 
 def prune(session: Session, now: datetime | None = None) -> int:

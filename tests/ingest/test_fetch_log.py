@@ -1,4 +1,4 @@
-"""The fetch log on SQLite and PostgreSQL: each fetch of a source over HTTP leaves a row
+"""The fetch log on SQLite and PostgreSQL: each fetch of a source (HTTP or file) leaves a row
 with its outcome and new stories, days are counted per source, and old rows go."""
 
 from datetime import timedelta
@@ -7,7 +7,7 @@ import pytest
 from sqlmodel import select
 
 from digest.ingest import fetch_log
-from digest.ingest.service import ingest_due, ingest_source
+from digest.ingest.service import ingest_due, ingest_file, ingest_source
 from digest.ingest.sources import add_source
 from digest.models import FetchLog, utcnow
 from tests.conftest import make_settings
@@ -61,3 +61,14 @@ def test_a_run_prunes_the_log_older_than_thirty_days(session, settings, feed_ser
 
     left = session.exec(select(FetchLog.outcome).order_by(FetchLog.at)).all()
     assert left == ["error", "ok"]
+
+
+def test_a_local_file_is_logged_too_even_when_unreadable(session, settings, tmp_path):
+    feed = tmp_path / "local.xml"
+    feed.write_bytes(items(1, 2))
+    ingest_file(session, feed)
+    ingest_file(session, tmp_path / "missing.xml")
+    session.commit()
+
+    logged = session.exec(select(FetchLog.outcome, FetchLog.new_stories).order_by(FetchLog.id)).all()
+    assert logged == [("ok", 2), ("error", 0)]
