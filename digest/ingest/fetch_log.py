@@ -7,8 +7,8 @@ went day by day. Rows older than FETCH_LOG_DAYS are pruned at each ingest run.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete
 from sqlmodel import Session, select

@@ -21,8 +21,8 @@ from sqlmodel import Session, select
 from digest import metrics
 from digest.celery_app import enqueue
 from digest.db import in_chunks, session_scope
-from digest.ingest.clean import canonical_url
 from digest.ingest import fetch_log
+from digest.ingest.clean import canonical_url
 from digest.ingest.dedupe import FeedItem, match_feed
 from digest.ingest.enrich import fetch_article, needs_article
 from digest.ingest.fetch import FetchError, FetchLimits, fetch, limits_from
