@@ -104,6 +104,18 @@ class StorySource(SQLModel, table=True):
     seen_at: datetime = _created()
 
 
+class FetchLog(SQLModel, table=True):
+    """One fetch of a source: its outcome ("ok", "not_modified", "error") and how many new
+    stories it brought. Kept for FETCH_LOG_DAYS (digest.ingest.fetch_log) for the sources
+    page's picture of feed health."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: int = Field(foreign_key="source.id", ondelete="CASCADE", index=True)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=True)
+    outcome: str = Field(max_length=16)
+    new_stories: int = 0
+
+
 class DigestList(SQLModel, table=True):
     """A newsletter with its own curation rules and schedule."""
 
@@ -253,6 +265,9 @@ class Delivery(SQLModel, table=True):
     lease_until: datetime | None = _when()
     next_attempt_at: datetime | None = _when()
     sent_at: datetime | None = _when()
+    # When the row took its current outcome (sent, deferred, bounced, failed): the send
+    # page's picture of the send over time.
+    outcome_at: datetime | None = _when()
     last_error: str | None = Field(default=None, sa_type=Text)
     created_at: datetime = _created()
 

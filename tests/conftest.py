@@ -155,6 +155,16 @@ def browser():
 
 
 @pytest.fixture
+def feed_server():
+    """A real HTTP server on loopback answering what each test registers (tests/ingest/feed_server.py)."""
+    from tests.ingest.feed_server import FeedServer
+    server = FeedServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def artifacts() -> Path:
     """Where tests save screenshots for people to look at (test-artifacts/, not committed)."""
     ARTIFACTS.mkdir(exist_ok=True)

@@ -21,6 +21,7 @@ from sqlmodel import Session, select
 from digest import metrics
 from digest.celery_app import enqueue
 from digest.db import in_chunks, session_scope
+from digest.ingest import fetch_log
 from digest.ingest.clean import canonical_url
 from digest.ingest.dedupe import FeedItem, match_feed
 from digest.ingest.enrich import fetch_article, needs_article
@@ -51,6 +52,11 @@ class IngestReport:
     # "known" (this source reported it before).
     entries: list[tuple[str, str]] = field(default_factory=list)
 
+    @property
+    def outcome(self) -> str:
+        """"error", "not_modified" or "ok": the fetch log's and the metrics' word for it."""
+        return "error" if self.error else "not_modified" if self.not_modified else "ok"
+
     def summary(self) -> str:
         if self.error:
             return f"rejected: {self.error}"
@@ -77,6 +83,13 @@ def get_or_create_source(session: Session, *, url: str, name: str, section: str 
 def ingest_file(session: Session, path: Path, *, name: str | None = None, section: str = "news",
                 weight: float = 1.0, settings: Settings | None = None) -> IngestReport:
     """Ingest a local feed file under a source named after the file (articles never fetched)."""
+    report = _read_file(session, path, name=name, section=section, weight=weight, settings=settings)
+    fetch_log.record(session, report)
+    return report
+
+
+def _read_file(session: Session, path: Path, *, name: str | None, section: str, weight: float,
+               settings: Settings | None) -> IngestReport:
     limits = limits_from(settings) if settings else FetchLimits()
     source = get_or_create_source(session, url=path.resolve().as_uri(), name=name or path.stem,
                                   section=section, weight=weight)
@@ -96,11 +109,11 @@ def ingest_file(session: Session, path: Path, *, name: str | None = None, sectio
 def ingest_source(session: Session, source: Source, settings: Settings) -> IngestReport:
     """Fetch one HTTP source and store its new stories; any failure is recorded on the source."""
     report = _fetch_and_store(session, source, settings)
-    outcome = "error" if report.error else "not_modified" if report.not_modified else "ok"
-    metrics.INGEST_FETCHES.labels(outcome).inc()
+    metrics.INGEST_FETCHES.labels(report.outcome).inc()
+    fetch_log.record(session, report)
     event(log, "ingest_source", "ingest {source} (source {source_id}): {summary}",
           level=logging.WARNING if report.error else logging.INFO, source=source.name,
-          source_id=source.id, outcome=outcome, new_stories=report.added, summary=report.summary())
+          source_id=source.id, outcome=report.outcome, new_stories=report.added, summary=report.summary())
     return report
 
 
@@ -138,6 +151,8 @@ def ingest_due(session: Session, settings: Settings, *,
     """Ingest every due, active source, committing after each one; `progress` is called
     after each commit with its report and how many sources were due."""
     reports = []
+    fetch_log.prune(session)
+    session.commit()
     due = due_source_ids(session)
     for source_id in due:
         if not claim_source(session, source_id):

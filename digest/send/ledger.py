@@ -128,7 +128,7 @@ def _finish():
         status=bindparam("outcome"), last_error=bindparam("error"),
         attempts=case((D.c.status == DeliveryStatus.CLAIMED, D.c.attempts + 1), else_=D.c.attempts),
         next_attempt_at=bindparam("next_attempt_at"), sent_at=bindparam("sent_at"),
-        claim_token=None, lease_until=None)
+        outcome_at=bindparam("outcome_at"), claim_token=None, lease_until=None)
 
 
 @dataclass(frozen=True)
@@ -140,9 +140,10 @@ class Outcome:
     suppress: str | None = None  # an address to suppress with it ("bounce"), atomically
 
     def params(self, token: str) -> dict:
+        now = utcnow()
         return {"finished_id": self.delivery_id, "outcome": self.status.value, "error": self.error,
-                "next_attempt_at": self.next_attempt_at, "token": token,
-                "sent_at": utcnow() if self.status == DeliveryStatus.SENT else None}
+                "next_attempt_at": self.next_attempt_at, "token": token, "outcome_at": now,
+                "sent_at": now if self.status == DeliveryStatus.SENT else None}
 
 
 class _Step:
@@ -252,11 +253,11 @@ _PG_STEP = f"""
 WITH finished AS (
   UPDATE delivery AS d
   SET status = f.outcome, last_error = f.error, next_attempt_at = f.next_attempt_at,
-      sent_at = f.sent_at, claim_token = NULL, lease_until = NULL,
+      sent_at = f.sent_at, outcome_at = f.outcome_at, claim_token = NULL, lease_until = NULL,
       attempts = CASE WHEN d.status = '{DeliveryStatus.CLAIMED}' THEN d.attempts + 1 ELSE d.attempts END
   FROM unnest(%(f_id)s::int[], %(f_outcome)s::text[], %(f_error)s::text[],
-              %(f_next)s::timestamptz[], %(f_sent)s::timestamptz[])
-       AS f(id, outcome, error, next_attempt_at, sent_at)
+              %(f_next)s::timestamptz[], %(f_sent)s::timestamptz[], %(f_at)s::timestamptz[])
+       AS f(id, outcome, error, next_attempt_at, sent_at, outcome_at)
   WHERE d.id = f.id AND d.claim_token = %(token)s
 )
 UPDATE delivery AS d SET status = '{DeliveryStatus.SENDING}', attempts = d.attempts + 1
@@ -272,7 +273,8 @@ def _pg_params(finished: list[Outcome], begin: list[int], token: str, list_id: i
     rows = [o.params(token) for o in finished]
     return {"f_id": [r["finished_id"] for r in rows], "f_outcome": [r["outcome"] for r in rows],
             "f_error": [r["error"] for r in rows], "f_next": [r["next_attempt_at"] for r in rows],
-            "f_sent": [r["sent_at"] for r in rows], "begin": begin, "token": token, "list_id": list_id}
+            "f_sent": [r["sent_at"] for r in rows], "f_at": [r["outcome_at"] for r in rows],
+            "begin": begin, "token": token, "list_id": list_id}
 
 
 @contextmanager
@@ -324,7 +326,7 @@ def defer_claimed(session: Session, token: str, reason: str, retry_at: datetime)
     """A batch's untried rows wait for `retry_at` with the error (the relay is out of reach):
     never left claimed until the lease runs out."""
     result = session.execute(update(D).where(D.c.claim_token == token, D.c.status == DeliveryStatus.CLAIMED)
-                             .values(status=DeliveryStatus.DEFERRED, last_error=reason,
+                             .values(status=DeliveryStatus.DEFERRED, last_error=reason, outcome_at=utcnow(),
                                      next_attempt_at=retry_at, claim_token=None, lease_until=None))
     session.commit()
     return result.rowcount

@@ -4,15 +4,6 @@ from digest import migrate
 from digest.ingest.fetch import FetchLimits
 from digest.ingest.network import AddressPolicy
 from digest.settings import get_settings
-from tests.ingest.feed_server import FeedServer
-
-
-@pytest.fixture
-def feed_server():
-    server = FeedServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

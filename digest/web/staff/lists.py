@@ -1,7 +1,9 @@
-"""The lists in the console, and for each the sign-up form to paste into the publisher's
+"""The lists in the console, for each the pictures of its recent editions and the sign-up form to paste into the publisher's
 own pages: plain HTML, no script, posting to this app's /embed/<slug>/subscribe."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from fastapi import APIRouter, Depends, Request
 from sqlmodel import Session, select
@@ -10,6 +12,7 @@ from digest.models import DigestList, StaffUser
 from digest.settings import Settings
 from digest.subscribers.signup import UnknownList, list_by_slug
 from digest.web.deps import db_session, templates
+from digest.web.staff import pictures
 from digest.web.staff.auth import require
 from digest.web.staff.common import back, staff_page
 
@@ -29,13 +32,25 @@ def lists_page(request: Request, user: StaffUser = Depends(anyone), session: Ses
     return staff_page(request, "lists.html", lists=lists)
 
 
-@router.get("/lists/{slug}/signup-form")
-def signup_form_page(request: Request, slug: str, user: StaffUser = Depends(anyone),
-                     session: Session = Depends(db_session)):
+def _list_page(request: Request, session: Session, slug: str, name: str, context: Callable[[DigestList], dict]):
+    """A page about one list, or back to the lists naming the one not found."""
     try:
         digest_list = list_by_slug(session, slug)
     except UnknownList:
         return back(request, "/staff/lists", error=f"There is no list {slug!r}.")
+    return staff_page(request, name, digest_list=digest_list, **context(digest_list))
+
+
+@router.get("/lists/{slug}/editions")
+def list_editions_page(request: Request, slug: str, user: StaffUser = Depends(anyone),
+                       session: Session = Depends(db_session)):
+    return _list_page(request, session, slug, "list_editions.html", lambda digest_list: {
+        "pictures": pictures.list_pictures(session, digest_list.id), "limit": pictures.LIST_EDITIONS})
+
+
+@router.get("/lists/{slug}/signup-form")
+def signup_form_page(request: Request, slug: str, user: StaffUser = Depends(anyone),
+                     session: Session = Depends(db_session)):
     settings: Settings = request.app.state.settings
-    return staff_page(request, "signup_form.html", digest_list=digest_list,
-                      snippet=embed_snippet(settings, digest_list), origins=settings.signup_origins)
+    return _list_page(request, session, slug, "signup_form.html", lambda digest_list: {
+        "snippet": embed_snippet(settings, digest_list), "origins": settings.signup_origins})

@@ -21,7 +21,7 @@ from digest.staff.accounts import Permission
 from digest.subscribers.importing import export_csv, import_csv
 from digest.subscribers.signup import UnknownList
 from digest.web.deps import db_session
-from digest.web.staff import dispatch
+from digest.web.staff import dispatch, pictures
 from digest.web.staff.auth import require
 from digest.web.staff.common import back, checked_form, staff_page
 
@@ -37,7 +37,8 @@ def send_page(request: Request, edition_id: int, user: StaffUser = Depends(anyon
     progress = control.progress(session, edition_id)
     edition = session.get(Edition, edition_id)
     return staff_page(request, "send.html", edition=edition, progress=progress,
-                      digest_list=session.get(DigestList, edition.list_id))
+                      digest_list=session.get(DigestList, edition.list_id),
+                      timeline=pictures.send_picture(session, edition_id))
 
 
 def _steer(request: Request, edition_id: int, action, notice: str):
@@ -91,7 +92,8 @@ def retry(request: Request, edition_id: int, user: StaffUser = Depends(ops_only)
 
 @router.get("/sources")
 def sources(request: Request, user: StaffUser = Depends(anyone), session: Session = Depends(db_session)):
-    return staff_page(request, "sources.html", sources=list_sources(session))
+    return staff_page(request, "sources.html", sources=list_sources(session),
+                      pictures=pictures.source_pictures(session), days=pictures.SOURCE_DAYS)
 
 
 @router.post("/sources/import")
