@@ -83,14 +83,21 @@ class Item(Protocol):
 T = TypeVar("T", bound=Item)
 
 
-def variant_stories(items: Sequence[T], reserves: Sequence[T],
-                             topics: frozenset[str] | None, skip: frozenset[int]) -> list[T]:
-    """The stories of a variant, in order: the items of its topics (every item when none
-    match: an empty digest helps nobody) less those in `skip`, each left out replaced by
-    the next reserve of those topics that is not in `skip` either, while reserves last."""
+def variant_pool(items: Sequence[T], reserves: Sequence[T],
+                 topics: frozenset[str] | None) -> tuple[list[T], list[T]]:
+    """The items of `topics` (every item when none match: an empty digest helps nobody) and
+    the reserves of those topics: the stories a variant of `topics` may contain."""
     chosen = [i for i in items if i.section.lower() in topics] if topics else list(items)
-    chosen = chosen or list(items)
+    if not chosen:
+        return list(items), list(reserves)
+    return chosen, [r for r in reserves if not topics or r.section.lower() in topics]
+
+
+def variant_stories(items: Sequence[T], reserves: Sequence[T],
+                    topics: frozenset[str] | None, skip: frozenset[int]) -> list[T]:
+    """The stories of a variant, in order: its pool's items less those in `skip`, each left
+    out replaced by the pool's next reserve not in `skip` either, while reserves last."""
+    chosen, spare = variant_pool(items, reserves, topics)
     kept = [i for i in chosen if i.story_id not in skip]
-    spare = [r for r in reserves if r.story_id not in skip
-             and (not topics or r.section.lower() in topics)]
+    spare = [r for r in spare if r.story_id not in skip]
     return kept + spare[:len(chosen) - len(kept)]

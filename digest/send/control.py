@@ -46,6 +46,7 @@ class Progress:
     rate: float                # messages per second, recently (see recent_rate)
     eta_seconds: float | None  # at that rate; None when nothing is moving
     problem: str | None = None  # why it is not moving ("relay unreachable since 14:05 UTC: ...")
+    repeats_over_cap: int = 0   # readers who got a story again because of DIGEST_MAX_VARIANTS
 
     @property
     def total(self) -> int:
@@ -65,7 +66,8 @@ def progress(session: Session, edition_id: int) -> Progress:
     rate = recent_rate(session, edition_id)
     left = sum(counts.get(s, 0) for s in ledger.OPEN_STATES)
     return Progress(edition_id, edition.status, counts, rate, left / rate if rate and left else None,
-                    problems.describe(edition.send_problem, edition.send_problem_since))
+                    problems.describe(edition.send_problem, edition.send_problem_since),
+                    edition.repeats_over_cap)
 
 
 def recent_rate(session: Session, edition_id: int) -> float:

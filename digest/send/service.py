@@ -30,7 +30,7 @@ from digest.models import (
 from digest.render.checks import check_edition, format_findings
 from digest.render.digest import Rendered, render_edition, render_variant
 from digest.render.variants import ALL, variant_key
-from digest.send import lanes, ledger, problems
+from digest.send import lanes, ledger, problems, repeats
 from digest.send.ratelimit import limiter_for
 from digest.settings import Settings
 from digest.subscribers.links import personal_values, sample_values
@@ -99,13 +99,16 @@ def start_send(session: Session, settings: Settings, edition_id: int) -> int:
         raise SendError(f"edition {edition_id} is {edition.status} and cannot be sent")
     session.refresh(edition)
     rows = ledger.create_rows(session, edition_id, edition.list_id)
-    ledger.assign_variants(session, edition_id, variant_groups(session, edition))
+    regrouped = repeats.regroup(session, settings, edition, variant_groups(session, edition))
+    ledger.assign_variants(session, edition_id, regrouped.groups)
     prepare_variants(session, settings, edition, shared)
     session.commit()
     batches = batches_for(settings, rows)
     event(log, "send_started", "send of edition {edition} ({list}) started: {deliveries} deliveries, "
-          "{batches} batch(es)", edition=edition_id, list=session.get(DigestList, edition.list_id).slug,
-          deliveries=rows, batches=batches)
+          "{batches} batch(es); {leaving_out} reader(s) without stories they had from another "
+          "list, {repeats_over_cap} with a repeat because of the variant cap", edition=edition_id,
+          list=session.get(DigestList, edition.list_id).slug, deliveries=rows, batches=batches,
+          leaving_out=regrouped.leaving_out, repeats_over_cap=regrouped.repeats_over_cap)
     return batches
 
 
@@ -136,7 +139,8 @@ def prepare_variants(session: Session, settings: Settings, edition: Edition,
     for key in sorted({ALL, *ledger.variant_keys(session, edition.id)} - stored.keys()):
         rendered = shared if key == ALL and shared else render_variant(session, settings, edition, key)
         stored[key] = EditionVariant(edition_id=edition.id, key=key, subject=rendered.subject,
-                                     html=rendered.html, text=rendered.text)
+                                     html=rendered.html, text=rendered.text,
+                                     stories=list(rendered.stories))
         session.add(stored[key])
     session.flush()
     return stored
