@@ -2,82 +2,17 @@
 within DIGEST_NO_REPEAT_DAYS; the next story takes its place, readers with the same
 exclusions share one rendering, and the variant cap is kept and reported."""
 
-import re
 from datetime import timedelta
-from email import message_from_bytes, policy
 
 import pytest
 from sqlalchemy import update
 from sqlmodel import select
 
-from digest.curate.editions import approve, build_draft, items, todays_slot
-from digest.mail.backends.memory import MemoryBackend
-from digest.models import (
-    Delivery, DigestList, Edition, EditionItem, EditionVariant, Source, Story, Subscriber,
-    Subscription, SubscriptionStatus, utcnow,
-)
+from digest.curate.editions import items
+from digest.models import Delivery, Edition, EditionItem, EditionVariant, utcnow
 from digest.render import digest as render_digest
 from digest.send.control import progress
-from digest.send.service import send_inline
-
-
-def world(session, sections: dict[str, int]):
-    """Stories per section, the first of each the freshest, from one source per section."""
-    now = utcnow()
-    stories = {}
-    for section, n in sections.items():
-        source = Source(name=f"{section} wire", url=f"https://{section}.example.org/feed",
-                        section=section)
-        session.add(source)
-        session.flush()
-        for i in range(1, n + 1):
-            story = Story(source_id=source.id, canonical_url=f"https://{section}.example.org/{i}",
-                          url=f"https://{section}.example.org/{i}", title=f"{section.title()} story {i}",
-                          text=f"The {section} story number {i} happened today.", section=section,
-                          published_at=now - timedelta(minutes=10 * i))
-            session.add(story)
-            stories[f"{section}{i}"] = story
-    session.flush()
-    return stories
-
-
-def make_list(session, slug, sections, max_stories):
-    digest_list = DigestList(slug=slug, name=slug.title(), sections=sections, max_stories=max_stories,
-                             min_stories=1, per_source_cap=10, per_domain_cap=10)
-    session.add(digest_list)
-    session.flush()
-    return digest_list
-
-
-def readers(session, lists_by_reader: dict[str, list[DigestList]]):
-    for email, lists in lists_by_reader.items():
-        subscriber = Subscriber(email=email)
-        session.add(subscriber)
-        session.flush()
-        for digest_list in lists:
-            session.add(Subscription(subscriber_id=subscriber.id, list_id=digest_list.id,
-                                     status=SubscriptionStatus.ACTIVE))
-    session.commit()
-
-
-def send(session, settings, digest_list):
-    edition = build_draft(session, digest_list, todays_slot(digest_list))
-    approve(session, edition.id)
-    session.commit()
-    backend = MemoryBackend()
-    send_inline(session, settings, backend, edition.id)
-    return edition, backend
-
-
-def headlines(backend, email):
-    message = next(m for m in backend.outbox if m.recipient == email)
-    text = message_from_bytes(message.data, policy=policy.default).get_body(("plain",)).get_content()
-    return re.findall(r"^\d+\. (.+?)\r?$", text, re.MULTILINE)
-
-
-def subject(backend, email):
-    message = next(m for m in backend.outbox if m.recipient == email)
-    return message_from_bytes(message.data, policy=policy.default)["Subject"]
+from tests.send.small_world import headlines, make_list, readers, send, subject, world
 
 
 def test_a_reader_of_two_lists_gets_a_story_once_and_the_next_takes_its_place(session, settings):
@@ -162,3 +97,18 @@ def test_the_variant_cap_is_kept_and_the_repeats_it_causes_are_reported(session,
     session.expire_all()
     assert session.get(Edition, edition.id).repeats_over_cap == over
     assert progress(session, edition.id).repeats_over_cap == over
+
+
+def test_an_editors_subject_and_preheader_stay_as_written_in_every_copy(session, settings):
+    world(session, {"news": 8})
+    first, second = make_list(session, "first", ["news"], 2), make_list(session, "second", ["news"], 3)
+    readers(session, {"both@example.org": [first, second], "second@example.org": [second]})
+    send(session, settings, first)
+
+    _, backend = send(session, settings, second, subject="Our pick of the day",
+                      preheader="Three stories")
+
+    assert headlines(backend, "both@example.org")[0] == "News story 3"
+    assert subject(backend, "both@example.org") == subject(backend, "second@example.org") \
+        == "Our pick of the day"
+    assert all(b"Three stories" in m.data for m in backend.outbox)
