@@ -97,12 +97,12 @@ def edit_envelope(session: Session, edition_id: int, *, subject: str | None = No
     first (all single lines: they go into headers; an empty `subject_b` ends the test).
     What an editor writes stays as written in every variant of the edition."""
     edition = draft(session, edition_id)
-    if subject is not None:
-        edition.subject = _text("subject", subject, SUBJECT_MAX)
-        edition.subject_written = True
-    if preheader is not None:
-        edition.preheader = _text("preheader", preheader, PREHEADER_MAX, required=False)
-        edition.preheader_written = True
+    # A form sends every field: only a changed one becomes the editor's own.
+    if subject is not None and (value := _text("subject", subject, SUBJECT_MAX)) != edition.subject:
+        edition.subject, edition.subject_written = value, True
+    if preheader is not None and (
+            value := _text("preheader", preheader, PREHEADER_MAX, required=False)) != edition.preheader:
+        edition.preheader, edition.preheader_written = value, True
     if subject_b is not None:
         edition.subject_b = _text("second subject", subject_b, SUBJECT_MAX, required=False) or None
     return edition
