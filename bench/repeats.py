@@ -3,7 +3,7 @@ also readers of a second list whose edition went out first with overlapping stor
 tenth with a topic choice. Times the start of the second send, and within it the regrouping
 (digest.send.repeats.regroup: the set-based "what reached whom", the reserves, the grouping).
 
-    python bench/repeats.py [--subscribers 100000]
+    python bench/repeats.py [--subscribers 100000] [--no-repeat-days 0]   # 0: the cost without it
 
 The last line is `start_send_s=... regroup_s=... readers_leaving_out=... variants=...`.
 """
@@ -66,6 +66,7 @@ def approved(session: Session, digest_list: DigestList) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--subscribers", type=int, default=100_000)
+    parser.add_argument("--no-repeat-days", type=float, default=7)
     options = parser.parse_args()
     name = f"digest_bench_{uuid.uuid4().hex[:8]}"
     admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
@@ -77,7 +78,7 @@ def main() -> None:
     try:
         settings = Settings(_env_file=None, environment="development", database_url=url,
                             public_url="https://news.example.org", secret_key="bench-secret",
-                            data_dir=str(work))
+                            data_dir=str(work), no_repeat_days=options.no_repeat_days)
         migrate.upgrade(url)
         with Session(get_engine(url), expire_on_commit=False) as session:
             lists = make_world(session, settings, options.subscribers)
