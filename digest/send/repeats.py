@@ -55,13 +55,13 @@ def regroup(session: Session, settings: Settings, edition: Edition, groups: dict
                                           {r.story_id for r in reserves}, now=now).items():
         had.setdefault(subscriber_id, set()).update(stories)
     topic_of = {sid: key for key, sids in groups.items() for sid in sids}
+    # Only stories that could be in the copy count: readers whose copies match share a variant.
+    could_be = {key: {i.story_id for pool in variant_pool(items, reserves, variant_parts(key)[0])
+                      for i in pool} for key in {*groups, ALL}}
     wish: defaultdict[tuple[str, frozenset[int]], list[int]] = defaultdict(list)
     for subscriber_id, stories in had.items():
         topic_key = topic_of.get(subscriber_id, ALL)
-        chosen, spare = variant_pool(items, reserves, variant_parts(topic_key)[0])
-        # Only stories that could be in the copy: readers whose copies match share a variant.
-        skip = frozenset(stories & {i.story_id for i in chosen + spare})
-        wish[topic_key, skip].append(subscriber_id)
+        wish[topic_key, frozenset(stories & could_be[topic_key])].append(subscriber_id)
     final = {key: [sid for sid in sids if sid not in had] for key, sids in groups.items()}
     final.setdefault(ALL, [])
     for topic_key in {topic_key for topic_key, skip in wish if not skip}:
