@@ -179,7 +179,7 @@ def send_batch(session: Session, settings: Settings, backend: MailBackend, editi
         subject_test.decide(session, edition)  # the window has closed: the rest get the winner
     todo = deque(
         lanes.Row(did, attempts, partial(_message, settings, templates.get(key), edition, subscribers[sid],
-                                         subject_test.subject_of(edition, templates.get(key).rendered.subject, group)))
+                                         templates.subject(key, group)))
         for did, sid, key, attempts, group in rows if did not in skipped_ids)
     session.commit()  # no transaction left open on this connection while the batch runs
     with ledger.writer(session, token, edition.list_id) as writer:
@@ -248,6 +248,10 @@ class Templates:
                 EditionVariant.edition_id == self.edition.id, EditionVariant.key == key)).one()
             self._built[key] = mail_template(self.settings, self.digest_list, variant)
         return self._built[key]
+
+    def subject(self, key: str, group: str | None) -> str:
+        """The subject of a row of variant `key` in subject test group `group`."""
+        return subject_test.subject_of(self.edition, self.get(key).rendered.subject, group)
 
 
 def mail_template(settings: Settings, digest_list: DigestList, variant: EditionVariant) -> MailTemplate:
