@@ -9,6 +9,7 @@ from unittest import mock
 import pytest
 from sqlmodel import select
 
+from digest.cli.send import _describe as describe
 from digest.mail.backends.memory import MemoryBackend
 from digest.models import Click, Delivery, EditionItem, EditionVariant, utcnow
 from digest.send import ledger, subject_test
@@ -93,6 +94,8 @@ def test_the_rest_get_the_subject_with_more_unique_clicks_per_mail(session, sett
     report = progress(session, edition.id).subject_test
     assert (report.a.clicked, report.a.delivered, report.b.clicked, report.b.delivered) == (1, 3, 2, 3)
     assert report.winner == "b" and report.lines()[2] == "winner: B"
+    status = describe(progress(session, edition.id))  # what `digest send status` prints
+    assert "subject B 'Beta subject': 2 of 3 clicked (66.7%)" in status and "winner: B" in status
     assert report.as_dict()["b"]["rate"] == pytest.approx(2 / 3, abs=1e-4)
     # Clicks after the decision change nothing: the first decision stands.
     click(session, edition, a[1])
