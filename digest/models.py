@@ -190,6 +190,16 @@ class Edition(SQLModel, table=True):
     status: str = Field(default=EditionStatus.DRAFT, max_length=16, index=True)
     subject: str = Field(default="", max_length=300)
     preheader: str = Field(default="", max_length=300)
+    # Written by an editor (kept as written in every variant) rather than derived from the
+    # headlines (each variant then gets its own, naming only stories it contains).
+    subject_written: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+    preheader_written: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+    # A second subject to test against the first (digest.send.subject_test), the subject
+    # the rest of the readers got once the test window closed ("a"/"b"), and how many
+    # readers got a story again because DIGEST_MAX_VARIANTS was reached.
+    subject_b: str | None = Field(default=None, max_length=300)
+    subject_winner: str | None = Field(default=None, max_length=1)
+    repeats_over_cap: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     note: str | None = Field(default=None, sa_type=Text)
     created_at: datetime = _created()
     approved_at: datetime | None = _when()
@@ -213,6 +223,9 @@ class EditionItem(SQLModel, table=True):
     section: str = Field(default="news", max_length=64)
     pinned: bool = False
     score: float = 0.0
+    # A spare story, added at send start, that takes the place of one a reader of several
+    # lists already had (digest.send.repeats); never in the plain edition.
+    reserve: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
 
 
 class EditionVariant(SQLModel, table=True):
@@ -230,6 +243,8 @@ class EditionVariant(SQLModel, table=True):
     subject: str = Field(max_length=300)
     html: str = Field(sa_type=Text)
     text: str = Field(sa_type=Text)
+    # The story ids this rendering contains: what reached its readers (no story twice).
+    stories: list[int] | None = Field(default=None, sa_type=JSON)
     created_at: datetime = _created()
 
 
@@ -258,6 +273,10 @@ class Delivery(SQLModel, table=True):
     edition_id: int = Field(foreign_key="edition.id", ondelete="CASCADE")
     subscriber_id: int = Field(foreign_key="subscriber.id", ondelete="CASCADE", index=True)
     variant_key: str = Field(default="all", max_length=200)
+    # The subject test: "a" or "b" for a test group, None for the rest (who get the winner).
+    subject_variant: str | None = Field(default=None, max_length=1)
+    # Not due before this (the rest of a subject test waits for the window to close).
+    subject_hold_until: datetime | None = _when()
     status: str = Field(default=DeliveryStatus.PENDING, max_length=16)
     attempts: int = 0
     # Which batch holds the claim: a batch only sends rows still carrying its own token.

@@ -85,6 +85,16 @@ class Settings(BaseSettings):
     # dozens of messages (a batch's first message on a connection costs an extra round trip),
     # small enough that a batch finishes well inside the broker's visibility timeout.
     batch_size: int = Field(default=1000, ge=1, le=5000)
+    # No story twice: a story that reached a reader in another list's edition within this many
+    # days is left out of their copy (0: off), with up to `no_repeat_reserves` spare stories
+    # to take the places, in at most `max_variants` renderings per edition.
+    no_repeat_days: float = Field(default=7, ge=0)
+    no_repeat_reserves: int = Field(default=5, ge=0, le=50)
+    max_variants: int = Field(default=50, ge=1, le=10000)
+    # The subject test: the share of readers that gets each subject, and how long the rest
+    # wait for the clicks before they get the better one.
+    subject_test_share: float = Field(default=0.10, gt=0, le=0.5)
+    subject_test_minutes: float = Field(default=60, ge=0)
     # How long a batch may hold its claimed rows before the reconciler takes them back.
     # Keep it, like every countdown, below the broker's visibility timeout.
     delivery_lease_seconds: int = Field(default=300, ge=1, le=3000)

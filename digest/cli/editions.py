@@ -121,15 +121,19 @@ def editions_edit(edition_id: int = EDITION, number: int = NUMBER,
         headline=headline, summary=summary))
 
 
+@editions_app.command("envelope")
 @editions_app.command("subject")
 def editions_subject(edition_id: int = EDITION,
                      subject: str | None = typer.Option(None, help="New subject line."),
-                     preheader: str | None = typer.Option(None, help="New preheader.")) -> None:
-    """Set the subject line and/or the preheader."""
-    if subject is None and preheader is None:
-        fail("give --subject and/or --preheader")
+                     preheader: str | None = typer.Option(None, help="New preheader."),
+                     subject_b: str | None = typer.Option(
+                         None, "--subject-b", help="A second subject to test against the first "
+                         "('' to drop it).")) -> None:
+    """Set the subject line, the preheader and/or a second subject to test."""
+    if subject is None and preheader is None and subject_b is None:
+        fail("give --subject, --preheader and/or --subject-b")
     change_and_show(edition_id, lambda session: editor.edit_envelope(
-        session, edition_id, subject=subject, preheader=preheader))
+        session, edition_id, subject=subject, preheader=preheader, subject_b=subject_b))
 
 
 def change_and_show(edition_id: int, change: Callable[[Session], object]) -> None:
@@ -171,6 +175,8 @@ def describe(session: Session, edition: Edition) -> str:
         lines.append(f"  note: {edition.note}")
     if edition.subject:
         lines.append(f"  subject: {edition.subject}")
+    if edition.subject_b:
+        lines.append(f"  subject B (tested against the first): {edition.subject_b}")
     if edition.preheader:
         lines.append(f"  preheader: {edition.preheader}")
     for item in items(session, edition.id):

@@ -171,7 +171,10 @@ def _describe(p: Progress) -> str:
             f"deferred {p.count('deferred')}  bounced {p.count('bounced')}  "
             f"skipped {p.count('skipped')}  unknown {p.count('unknown')}  "
             f"expired {p.count('expired')}  failed {p.count('failed')}  left {p.left}  "
-            f"rate {p.rate:.0f}/s  eta {eta}" + (f"\n  {p.problem}" if p.problem else ""))
+            f"rate {p.rate:.0f}/s  eta {eta}" + (f"\n  {p.problem}" if p.problem else "")
+            + (f"\n  {p.repeats_over_cap} reader(s) got a story again: more variants were needed "
+               f"than DIGEST_MAX_VARIANTS allows" if p.repeats_over_cap else "")
+            + "".join(f"\n  {line}" for line in (p.subject_test.lines() if p.subject_test else ())))
 
 
 def _watch(settings: Settings, edition_id: int, interval: float = 1.0) -> None:

@@ -118,8 +118,10 @@ def approve(session: Session, edition_id: int, *, now: datetime | None = None) -
 
 
 def items(session: Session, edition_id: int) -> list[EditionItem]:
+    """The edition's stories in order (without the reserves a send may have added)."""
     return list(session.exec(
-        select(EditionItem).where(EditionItem.edition_id == edition_id).order_by(EditionItem.position)
+        select(EditionItem).where(EditionItem.edition_id == edition_id, EditionItem.reserve.is_(False))
+        .order_by(EditionItem.position)
     ).all())
 
 

@@ -92,13 +92,19 @@ def edit_item(session: Session, edition_id: int, item_id: int, *, headline: str 
 
 
 def edit_envelope(session: Session, edition_id: int, *, subject: str | None = None,
-                  preheader: str | None = None) -> Edition:
-    """Set the subject line and/or the preheader (both single lines: they go into headers)."""
+                  preheader: str | None = None, subject_b: str | None = None) -> Edition:
+    """Set the subject line, the preheader and/or a second subject to test against the
+    first (all single lines: they go into headers; an empty `subject_b` ends the test).
+    What an editor writes stays as written in every variant of the edition."""
     edition = draft(session, edition_id)
-    if subject is not None:
-        edition.subject = _text("subject", subject, SUBJECT_MAX)
-    if preheader is not None:
-        edition.preheader = _text("preheader", preheader, PREHEADER_MAX, required=False)
+    # A form sends every field: only a changed one becomes the editor's own.
+    if subject is not None and (value := _text("subject", subject, SUBJECT_MAX)) != edition.subject:
+        edition.subject, edition.subject_written = value, True
+    if preheader is not None and (
+            value := _text("preheader", preheader, PREHEADER_MAX, required=False)) != edition.preheader:
+        edition.preheader, edition.preheader_written = value, True
+    if subject_b is not None:
+        edition.subject_b = _text("second subject", subject_b, SUBJECT_MAX, required=False) or None
     return edition
 
 
@@ -158,8 +164,8 @@ def _changing(session: Session, edition_id: int) -> Iterator[list[EditionItem]]:
     edition = draft(session, edition_id)
     current = items(session, edition_id)
     before = [i.headline for i in current]
-    derived_subject = edition.subject == subject_for(before)
-    derived_preheader = edition.preheader == preheader_for(before)
+    derived_subject = not edition.subject_written and edition.subject == subject_for(before)
+    derived_preheader = not edition.preheader_written and edition.preheader == preheader_for(before)
     yield current
     for position, item in enumerate(current):
         item.position = position

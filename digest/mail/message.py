@@ -179,15 +179,16 @@ class MailTemplate:
 
     def assemble(self, *, recipient: str, recipient_name: str | None, message_id: str,
                  personal: Personal, unsubscribe_url: str, subject_prefix: str = "",
-                 return_path: str | None = None) -> OutgoingMessage:
+                 return_path: str | None = None, subject: str | None = None) -> OutgoingMessage:
         """The message for one subscriber; `return_path` (the per-delivery VERP address,
-        digest.bounces.verp) replaces the From address as the envelope sender."""
+        digest.bounces.verp) replaces the From address as the envelope sender. `subject`
+        replaces the rendering's (a subject test: one rendering, two subjects)."""
         recipient = header_safe(recipient)
         text_values, html_values = personal_fields(personal)
         headers = [
             f"From: {self.from_header}",
             f"To: {_to_header(recipient_name, recipient)}",
-            f"Subject: {_encoded(subject_prefix + self.rendered.subject)}",
+            f"Subject: {_encoded(subject_prefix + (subject or self.rendered.subject))}",
             f"Date: {formatdate(localtime=False, usegmt=True)}",
             f"Message-ID: {message_id}",
             *self.fixed_headers,

@@ -14,8 +14,9 @@ from zoneinfo import ZoneInfo
 from itsdangerous import Signer
 from sqlmodel import Session, select
 
-from digest.curate.editions import subject_for
+from digest.curate.editions import preheader_for, subject_for
 from digest.models import DigestList, Edition, EditionItem, EditionStatus, Source, Story
+from digest.render.variants import variant_stories
 from digest.settings import Settings
 
 # The sentinel tokens all start with this. Text from feeds or editors that happens to contain
@@ -42,12 +43,13 @@ def brand_context(settings: Settings) -> dict:
 
 
 def edition_context(session: Session, settings: Settings, edition: Edition,
-                    topics: frozenset[str] | None = None) -> dict:
-    """The template context of `edition`, with only the stories of `topics` when given.
+                    topics: frozenset[str] | None = None, skip: frozenset[int] = frozenset()) -> dict:
+    """The template context of `edition`, with only the stories of `topics` when given and
+    without those in `skip` (digest.render.variants.variant_stories says which).
 
-    A topic choice that matches none of the edition's stories gets every story: an empty
-    digest helps nobody. A variant with fewer stories than the edition gets its own subject
-    and preheader, made the way the curator makes the edition's.
+    A variant whose stories are not the edition's gets its own subject and preheader, made
+    the way the curator makes the edition's, naming only stories it contains; a subject or
+    preheader that an editor wrote stays as written. ``story_ids`` lists what it contains.
     """
     digest_list = session.get(DigestList, edition.list_id)
     zone = ZoneInfo(digest_list.timezone)
@@ -55,14 +57,15 @@ def edition_context(session: Session, settings: Settings, edition: Edition,
         select(EditionItem, Story, Source)
         .join(Story, Story.id == EditionItem.story_id).join(Source, Source.id == Story.source_id)
         .where(EditionItem.edition_id == edition.id).order_by(EditionItem.position)).all()
-    every = [_story(item, story, source, zone) for item, story, source in rows]
-    chosen = [s for s in every if s["section"].lower() in topics] if topics else every
-    stories = chosen or every
+    found = {item.id: (item, story, source) for item, story, source in rows}
+    items = [item for item, _, _ in rows if not item.reserve]
+    chosen = variant_stories(items, [item for item, _, _ in rows if item.reserve], topics, skip)
+    stories = [_story(*found[item.id], zone) for item in chosen]
     subject, preheader = edition.subject, edition.preheader
-    if len(stories) < len(every):
-        headlines = [s["headline"] for s in stories]
-        subject = subject_for(headlines)
-        preheader = " \u00b7 ".join(headlines[1:3])[:200]
+    if [i.story_id for i in chosen] != [i.story_id for i in items]:
+        headlines = [item.headline for item in chosen]
+        subject = edition.subject if edition.subject_written else subject_for(headlines)
+        preheader = edition.preheader if edition.preheader_written else preheader_for(headlines)
     return {
         **brand_context(settings),
         "list_name": inert(digest_list.name),
@@ -72,6 +75,7 @@ def edition_context(session: Session, settings: Settings, edition: Edition,
         "archive_url": archive_url(settings, digest_list.slug, edition),
         "subscribe_url": f"{settings.public_url}/subscribe/{digest_list.slug}",
         "stories": stories,
+        "story_ids": [item.story_id for item in chosen],
     }
 
 

@@ -19,7 +19,7 @@ from digest.models import Edition
 from digest.render.context import SENTINEL_PREFIX, edition_context, inert
 from digest.render.environment import mail_environment
 from digest.render.inline import inline_css
-from digest.render.variants import ALL, variant_topics
+from digest.render.variants import ALL, variant_parts
 from digest.settings import Settings
 
 # "__DIGEST_GREETING__"...: the prefix is the one that content can never carry (context.inert).
@@ -34,6 +34,7 @@ class Rendered:
     subject: str
     html: str
     text: str
+    stories: tuple[int, ...] = ()  # the story ids it contains, in order
 
 
 @dataclass(frozen=True)
@@ -61,13 +62,13 @@ def render_variant(session: Session, settings: Settings, edition: Edition, key: 
     EditionVariant and personalise per subscriber. With it: one subscriber from scratch.
     `web_copy` is the archive's page for nobody in particular: no personal links.
     """
-    context = edition_context(session, settings, edition, variant_topics(key))
+    context = edition_context(session, settings, edition, *variant_parts(key))
     context.update(TOKENS if personal is None else asdict(personal))
     context["web_copy"] = web_copy
     env = mail_environment(settings.templates_dir)
     html = inline_css(env.get_template("digest.html").render(context), settings.css_inliner)
     text = env.get_template("digest.txt").render(context)
-    return Rendered(context["subject"], html, text)
+    return Rendered(context["subject"], html, text, tuple(context["story_ids"]))
 
 
 def render_edition(session: Session, settings: Settings, edition: Edition,
@@ -96,6 +97,7 @@ def personalise(rendered: Rendered, personal: Personal) -> Rendered:
         rendered.subject,
         _ANY_TOKEN.sub(lambda m: html_values[m.group()], rendered.html),
         _ANY_TOKEN.sub(lambda m: getattr(personal, _FIELD_OF[m.group()]), rendered.text),
+        rendered.stories,
     )
 
 

@@ -19,7 +19,7 @@ from sqlmodel import Session
 from digest.mail.backends.base import MailBackend
 from digest.mail.errors import CHECK_RELAY, ConnectionTrouble, MailError, TemporaryFailure
 from digest.models import DeliveryStatus, DigestList, Edition, EditionStatus, utcnow
-from digest.send import ledger, problems
+from digest.send import ledger, problems, subject_test
 from digest.render.variants import ALL
 from digest.send.service import SendError, batches_for, mail_template, prepare_variants
 from digest.settings import Settings
@@ -46,6 +46,8 @@ class Progress:
     rate: float                # messages per second, recently (see recent_rate)
     eta_seconds: float | None  # at that rate; None when nothing is moving
     problem: str | None = None  # why it is not moving ("relay unreachable since 14:05 UTC: ...")
+    repeats_over_cap: int = 0   # readers who got a story again because of DIGEST_MAX_VARIANTS
+    subject_test: subject_test.Report | None = None  # both subjects' rates and the winner
 
     @property
     def total(self) -> int:
@@ -65,7 +67,8 @@ def progress(session: Session, edition_id: int) -> Progress:
     rate = recent_rate(session, edition_id)
     left = sum(counts.get(s, 0) for s in ledger.OPEN_STATES)
     return Progress(edition_id, edition.status, counts, rate, left / rate if rate and left else None,
-                    problems.describe(edition.send_problem, edition.send_problem_since))
+                    problems.describe(edition.send_problem, edition.send_problem_since),
+                    edition.repeats_over_cap, subject_test.report(session, edition))
 
 
 def recent_rate(session: Session, edition_id: int) -> float:

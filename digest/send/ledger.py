@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import and_, bindparam, case, exists, func, insert, literal, or_, select, update
+from sqlalchemy import and_, bindparam, case, exists, func, insert, literal, or_, select, text, update
 from sqlmodel import Session
 
 from digest.db import is_postgres
@@ -53,6 +53,17 @@ def create_rows(session: Session, edition_id: int, list_id: int) -> int:
 def assign_variants(session: Session, edition_id: int, groups: dict[str, list[int]],
                     chunk: int = 1000) -> None:
     """Give the edition's rows of these subscribers their variant key (rows start as "all")."""
+    if is_postgres(session):
+        # One statement over two arrays: tens of thousands of keys without a bound parameter each.
+        pairs = [(sid, key) for key, sids in groups.items() for sid in sids]
+        for start in range(0, len(pairs), 50 * chunk):
+            part = pairs[start:start + 50 * chunk]
+            session.execute(text(
+                "UPDATE delivery SET variant_key = v.key FROM unnest(CAST(:sids AS integer[]), "
+                "CAST(:keys AS text[])) AS v(sid, key) "
+                "WHERE delivery.edition_id = :edition AND delivery.subscriber_id = v.sid"),
+                {"sids": [sid for sid, _ in part], "keys": [key for _, key in part], "edition": edition_id})
+        return
     for key, subscriber_ids in groups.items():
         for start in range(0, len(subscriber_ids), chunk):
             session.execute(update(D).where(
@@ -65,8 +76,13 @@ def variant_keys(session: Session, edition_id: int) -> list[str]:
                                 .distinct().order_by(D.c.variant_key)).scalars())
 
 
+def _released(now: datetime):
+    """Not held back (the rest of a subject test waits for its window to close)."""
+    return or_(D.c.subject_hold_until.is_(None), D.c.subject_hold_until <= now)
+
+
 def _due(edition_id: int, now: datetime):
-    return and_(D.c.edition_id == edition_id, or_(
+    return and_(D.c.edition_id == edition_id, _released(now), or_(
         D.c.status == DeliveryStatus.PENDING,
         and_(D.c.status == DeliveryStatus.DEFERRED, D.c.next_attempt_at <= now),
     ))
@@ -77,18 +93,18 @@ def count_due(session: Session, edition_id: int) -> int:
 
 
 def claim(session: Session, edition_id: int, limit: int,
-          lease_seconds: int) -> tuple[str, list[tuple[int, int, str, int]]]:
-    """Take up to `limit` due rows for one batch:
-    (claim token, [(delivery id, subscriber id, variant key, attempts so far)]).
+          lease_seconds: int) -> tuple[str, list[tuple[int, int, str, int, str | None]]]:
+    """Take up to `limit` due rows for one batch: (claim token, [(delivery id, subscriber
+    id, variant key, attempts so far, subject test group)]).
 
     Rows never tried come first, then deferred rows now due: during an outage the same
     deferred rows coming due again must not keep the untried ones waiting."""
     now = utcnow()
     token = secrets.token_hex(8)
     rows = []
-    for due in (and_(D.c.edition_id == edition_id, D.c.status == DeliveryStatus.PENDING),
+    for due in (and_(D.c.edition_id == edition_id, D.c.status == DeliveryStatus.PENDING, _released(now)),
                 and_(D.c.edition_id == edition_id, D.c.status == DeliveryStatus.DEFERRED,
-                     D.c.next_attempt_at <= now)):
+                     D.c.next_attempt_at <= now, _released(now))):
         if len(rows) == limit:
             break
         candidates = select(D.c.id).where(due).order_by(D.c.id).limit(limit - len(rows))
@@ -98,7 +114,8 @@ def claim(session: Session, edition_id: int, limit: int,
             update(D).where(D.c.id.in_(candidates.scalar_subquery()))
             .values(status=DeliveryStatus.CLAIMED, claim_token=token,
                     lease_until=now + timedelta(seconds=lease_seconds))
-            .returning(D.c.id, D.c.subscriber_id, D.c.variant_key, D.c.attempts)).all()
+            .returning(D.c.id, D.c.subscriber_id, D.c.variant_key, D.c.attempts,
+                       D.c.subject_variant)).all()
     session.commit()
     return token, sorted(tuple(row) for row in rows)
 

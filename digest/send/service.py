@@ -30,7 +30,7 @@ from digest.models import (
 from digest.render.checks import check_edition, format_findings
 from digest.render.digest import Rendered, render_edition, render_variant
 from digest.render.variants import ALL, variant_key
-from digest.send import lanes, ledger, problems
+from digest.send import lanes, ledger, problems, repeats, subject_test
 from digest.send.ratelimit import limiter_for
 from digest.settings import Settings
 from digest.subscribers.links import personal_values, sample_values
@@ -99,13 +99,17 @@ def start_send(session: Session, settings: Settings, edition_id: int) -> int:
         raise SendError(f"edition {edition_id} is {edition.status} and cannot be sent")
     session.refresh(edition)
     rows = ledger.create_rows(session, edition_id, edition.list_id)
-    ledger.assign_variants(session, edition_id, variant_groups(session, edition))
+    regrouped = repeats.regroup(session, settings, edition, variant_groups(session, edition))
+    ledger.assign_variants(session, edition_id, regrouped.groups)
     prepare_variants(session, settings, edition, shared)
+    subject_test.split(session, settings, edition)
     session.commit()
     batches = batches_for(settings, rows)
     event(log, "send_started", "send of edition {edition} ({list}) started: {deliveries} deliveries, "
-          "{batches} batch(es)", edition=edition_id, list=session.get(DigestList, edition.list_id).slug,
-          deliveries=rows, batches=batches)
+          "{batches} batch(es); {leaving_out} reader(s) without stories they had from another "
+          "list, {repeats_over_cap} with a repeat because of the variant cap", edition=edition_id,
+          list=session.get(DigestList, edition.list_id).slug, deliveries=rows, batches=batches,
+          leaving_out=regrouped.leaving_out, repeats_over_cap=regrouped.repeats_over_cap)
     return batches
 
 
@@ -136,7 +140,8 @@ def prepare_variants(session: Session, settings: Settings, edition: Edition,
     for key in sorted({ALL, *ledger.variant_keys(session, edition.id)} - stored.keys()):
         rendered = shared if key == ALL and shared else render_variant(session, settings, edition, key)
         stored[key] = EditionVariant(edition_id=edition.id, key=key, subject=rendered.subject,
-                                     html=rendered.html, text=rendered.text)
+                                     html=rendered.html, text=rendered.text,
+                                     stories=list(rendered.stories))
         session.add(stored[key])
     session.flush()
     return stored
@@ -165,14 +170,17 @@ def send_batch(session: Session, settings: Settings, backend: MailBackend, editi
     suppressed = set(session.exec(select(Suppression.email_hash).where(
         Suppression.email_hash.in_([email_hash(s.email) for s in subscribers.values()]))).all())
     # A subscriber erased since the claim took their rows along: nothing to send.
-    skipped = [did for did, sid, _, _ in rows
+    skipped = [did for did, sid, *_ in rows
                if sid not in subscribers or email_hash(subscribers[sid].email) in suppressed]
     ledger.mark(session, skipped, DeliveryStatus.SKIPPED, "address is suppressed", token)
     report.add(DeliveryStatus.SKIPPED, len(skipped))
     skipped_ids = set(skipped)
+    if edition.subject_b and any(group is None for *_, group in rows):
+        subject_test.decide(session, edition)  # the window has closed: the rest get the winner
     todo = deque(
-        lanes.Row(did, attempts, partial(_message, settings, templates.get(key), edition, subscribers[sid]))
-        for did, sid, key, attempts in rows if did not in skipped_ids)
+        lanes.Row(did, attempts, partial(_message, settings, templates.get(key), edition, subscribers[sid],
+                                         templates.subject(key, group)))
+        for did, sid, key, attempts, group in rows if did not in skipped_ids)
     session.commit()  # no transaction left open on this connection while the batch runs
     with ledger.writer(session, token, edition.list_id) as writer:
         run = lanes.Run(settings, edition.send_started_at, writer, limiter_for(settings), todo,
@@ -241,6 +249,10 @@ class Templates:
             self._built[key] = mail_template(self.settings, self.digest_list, variant)
         return self._built[key]
 
+    def subject(self, key: str, group: str | None) -> str:
+        """The subject of a row of variant `key` in subject test group `group`."""
+        return subject_test.subject_of(self.edition, self.get(key).rendered.subject, group)
+
 
 def mail_template(settings: Settings, digest_list: DigestList, variant: EditionVariant) -> MailTemplate:
     return MailTemplate.build(
@@ -263,13 +275,13 @@ def _load_signer(path, selector: str, domain: str) -> DKIMSigner:
 
 
 def _message(settings: Settings, template: MailTemplate, edition: Edition,
-             subscriber: Subscriber) -> OutgoingMessage:
+             subscriber: Subscriber, subject: str) -> OutgoingMessage:
     personal = personal_values(settings, subscriber, edition.list_id)
     return template.assemble(
         recipient=subscriber.email, recipient_name=subscriber.name,
         message_id=message_id(edition.id, subscriber.id, template.domain),
         personal=personal, unsubscribe_url=personal.unsubscribe_url,
-        return_path=envelope_sender(settings, edition.id, subscriber.id))
+        return_path=envelope_sender(settings, edition.id, subscriber.id), subject=subject)
 
 
 def reconcile(session: Session) -> dict[int, int]:

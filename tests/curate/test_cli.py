@@ -88,6 +88,9 @@ def test_an_editor_shapes_a_draft_and_an_approved_edition_refuses_edits(digest, 
     after = digest("editions", "subject", edition_id, "--subject", "Tech this week",
                    "--preheader", "Chips, rockets and more").output
     assert "subject: Tech this week" in after and "preheader: Chips, rockets and more" in after
+    tested = digest("editions", "envelope", edition_id, "--subject-b", "This week in tech").output
+    assert "subject B (tested against the first): This week in tech" in tested
+    assert "subject B" not in digest("editions", "envelope", edition_id, "--subject-b", "").output
     assert "must be a single line" in digest("editions", "subject", edition_id, "--subject",
                                              "a\nBcc: x@example.com", ok=False).output
     assert "has no story 40" in digest("editions", "remove", edition_id, "40", ok=False).output

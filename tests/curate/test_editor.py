@@ -53,6 +53,10 @@ def test_move_remove_and_the_subject_follows_until_an_editor_writes_one(session,
     editor.move_item(session, draft.id, items(session, draft.id)[2].id, 0)
     assert draft.subject == "Our pick of the morning"  # an editor's subject stays
     assert draft.preheader == "Story 3 \u00b7 Story 1"  # the derived preheader still follows
+    assert draft.subject_written and not draft.preheader_written
+    # A form posts every field: an unchanged preheader does not become the editor's.
+    editor.edit_envelope(session, draft.id, subject="Our pick of the morning", preheader=draft.preheader)
+    assert not draft.preheader_written
     with pytest.raises(EditionError, match="position 9 is outside 1..3"):
         editor.move_item(session, draft.id, items(session, draft.id)[0].id, 8)
 

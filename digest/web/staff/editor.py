@@ -138,7 +138,7 @@ def envelope(request: Request, edition_id: int, user: StaffUser = Depends(editor
              form: FormData = Depends(checked_form), session: Session = Depends(db_session)):
     def action():
         editor.edit_envelope(session, edition_id, subject=form.get("subject"),
-                             preheader=form.get("preheader"))
+                             preheader=form.get("preheader"), subject_b=form.get("subject_b"))
         session.commit()
     return _act(request, edition_id, action, "Subject and preheader saved.")
 

@@ -32,6 +32,7 @@ class ItemChange(BaseModel):
 class EnvelopeChange(BaseModel):
     subject: str | None = None
     preheader: str | None = None
+    subject_b: str | None = None  # a second subject to test against the first; "" drops it
 
 
 class StoryToAdd(BaseModel):
@@ -43,7 +44,7 @@ def edition_json(session: Session, edition: Edition) -> dict:
     return {
         "id": edition.id, "list_id": edition.list_id, "slot": edition.slot,
         "status": edition.status, "subject": edition.subject, "preheader": edition.preheader,
-        "note": edition.note,
+        "subject_b": edition.subject_b, "note": edition.note,
         "items": [{"id": i.id, "position": i.position + 1, "story_id": i.story_id, "headline": i.headline,
                    "summary": i.summary, "section": i.section, "pinned": i.pinned, "score": i.score}
                   for i in items(session, edition.id)],
@@ -74,7 +75,8 @@ def get_edition(edition_id: int, user: StaffUser = Depends(anyone), session: Ses
 def change_envelope(edition_id: int, change: EnvelopeChange, user: StaffUser = Depends(editor_only),
                     session: Session = Depends(db_session)):
     try:
-        editor.edit_envelope(session, edition_id, subject=change.subject, preheader=change.preheader)
+        editor.edit_envelope(session, edition_id, subject=change.subject, preheader=change.preheader,
+                             subject_b=change.subject_b)
     except EditionError as exc:
         raise refused(exc) from None
     session.commit()
@@ -144,7 +146,8 @@ def progress_json(session: Session, edition_id: int) -> dict:
     return {"edition_id": p.edition_id, "status": p.status, "counts": p.counts, "total": p.total,
             "left": p.left, "sent": p.count("sent"), "deferred": p.count("deferred"),
             "bounced": p.count("bounced"), "failed": p.count("failed"), "rate": round(p.rate, 2),
-            "problem": p.problem,
+            "problem": p.problem, "repeats_over_cap": p.repeats_over_cap,
+            "subject_test": p.subject_test.as_dict() if p.subject_test else None,
             "eta_seconds": None if p.eta_seconds is None else round(p.eta_seconds),
             "percent": 100 if p.total and not p.left else (round(100 * done / p.total) if p.total else 0)}
 

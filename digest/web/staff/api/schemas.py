@@ -40,6 +40,7 @@ class EditionOut(BaseModel):
     status: str
     subject: str
     preheader: str
+    subject_b: str | None = Field(default=None, description="A second subject tested against the first.")
     note: str | None = Field(description="Why the edition is held back or was skipped, if it is.")
     items: list[Item]
 
@@ -62,6 +63,10 @@ class Progress(BaseModel):
     problem: str | None = Field(description="Why the send is not moving, if it is not.")
     eta_seconds: int | None
     percent: int
+    repeats_over_cap: int = Field(0, description="Readers who got a story again from another list "
+                                  "because DIGEST_MAX_VARIANTS was reached.")
+    subject_test: dict | None = Field(None, description="With a second subject: subject_a, subject_b, "
+                                      "a and b (delivered, clicked, rate), winner, decides_at.")
 
 
 class SourceOut(BaseModel):
