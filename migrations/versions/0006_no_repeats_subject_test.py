@@ -1,7 +1,7 @@
 """no story twice and the subject test
 
-Revision ID: 0005_no_repeats_subject_test
-Revises: 0004_story_language
+Revision ID: 0006_no_repeats_subject_test
+Revises: 0005_send_and_fetch_history
 
 Editions know whether an editor wrote the subject and preheader, carry a second subject
 to test, its winner, and how many readers got a repeat because of the variant cap;
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision = "0005_no_repeats_subject_test"
-down_revision = "0004_story_language"
+revision = "0006_no_repeats_subject_test"
+down_revision = "0005_send_and_fetch_history"
 branch_labels = None
 depends_on = None
 
