@@ -171,7 +171,8 @@ def _describe(p: Progress) -> str:
             f"deferred {p.count('deferred')}  bounced {p.count('bounced')}  "
             f"skipped {p.count('skipped')}  unknown {p.count('unknown')}  "
             f"expired {p.count('expired')}  failed {p.count('failed')}  left {p.left}  "
-            f"rate {p.rate:.0f}/s  eta {eta}" + (f"\n  {p.problem}" if p.problem else ""))
+            f"rate {p.rate:.0f}/s  eta {eta}" + (f"\n  {p.problem}" if p.problem else "")
+            + (f"\n  {p.wave_note}" if p.waiting else ""))
 
 
 def _watch(settings: Settings, edition_id: int, interval: float = 1.0) -> None:
@@ -181,7 +182,8 @@ def _watch(settings: Settings, edition_id: int, interval: float = 1.0) -> None:
     with session_scope(settings.database_url) as session:
         while True:
             p = control.progress(session, edition_id)
-            if p.status not in ("approved", "sending") or (p.total and not p.left):
+            # Rows of a later wave (local-time delivery) may wait for hours: not watched.
+            if p.status not in ("approved", "sending") or (p.total and p.left == p.waiting):
                 break
             typer.echo("\r", nl=False)  # the one control character the CLI prints: a redraw
             say(f"{_bar(p.total - p.left, p.total)} {_describe(p)}", nl=False)

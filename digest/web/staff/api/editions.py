@@ -144,7 +144,8 @@ def progress_json(session: Session, edition_id: int) -> dict:
     return {"edition_id": p.edition_id, "status": p.status, "counts": p.counts, "total": p.total,
             "left": p.left, "sent": p.count("sent"), "deferred": p.count("deferred"),
             "bounced": p.count("bounced"), "failed": p.count("failed"), "rate": round(p.rate, 2),
-            "problem": p.problem,
+            "problem": p.problem, "waiting": p.waiting,
+            "next_wave": None if p.next_wave is None else p.next_wave.isoformat(),
             "eta_seconds": None if p.eta_seconds is None else round(p.eta_seconds),
             "percent": 100 if p.total and not p.left else (round(100 * done / p.total) if p.total else 0)}
 

@@ -60,6 +60,9 @@ class Progress(BaseModel):
     failed: int
     rate: float = Field(description="Messages a second over the last minutes.")
     problem: str | None = Field(description="Why the send is not moving, if it is not.")
+    waiting: int = Field(description="Deliveries of a local-time send waiting for a later wave "
+                                     "(counted in `left` too).")
+    next_wave: datetime | None = Field(description="When the next of those waves goes out (UTC).")
     eta_seconds: int | None
     percent: int
 
