@@ -28,6 +28,10 @@ COMMON = {
 }
 
 
+class BadZone(ValueError):
+    """Not an IANA time zone name."""
+
+
 @lru_cache(maxsize=1)
 def known() -> frozenset[str]:
     return frozenset(available_timezones())
@@ -36,7 +40,7 @@ def known() -> frozenset[str]:
 def check_zone(value: str) -> str:
     """`value` if it names an IANA time zone, else ValueError saying so."""
     if value not in known():
-        raise ValueError(f"{value!r} is not a known time zone (e.g. Europe/London, UTC)")
+        raise BadZone(f"{value!r} is not a known time zone (e.g. Europe/London, UTC)")
     return value
 
 
