@@ -90,6 +90,7 @@ class SubscriberHit(BaseModel):
     id: int
     email: str
     name: str | None
+    timezone: str | None = Field(description="IANA name; null: each list's own zone.")
 
 
 class ImportRow(BaseModel):
@@ -109,6 +110,10 @@ class Schedule(BaseModel):
     timezone: str
     next_send_at: datetime = Field(description="The next slot, in UTC.")
     auto_approve: bool
+    deliver_at: str = Field(description="list: everyone at the send time in the list's zone; "
+                                        "local: in each reader's own zone, in waves.")
+    first_wave_at: datetime = Field(description="When the next edition starts going out (UTC): the slot, "
+                                                "or for local delivery the earliest reader's send time.")
 
 
 class ListOut(BaseModel):
