@@ -9,13 +9,14 @@ out, and the reconciler (every minute) queues each wave as it comes due.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlmodel import Session
 
 from digest.models import (
-    Delivery, DeliveryStatus, DigestList, Edition, Subscriber, Subscription, SubscriptionStatus,
+    Delivery, DeliveryStatus, DigestList, Edition, EditionStatus, Subscriber, Subscription,
+    SubscriptionStatus,
 )
 from digest.zones import local_send_time
 
@@ -70,6 +71,22 @@ def later(session: Session, edition_id: int, now: datetime) -> tuple[int, dateti
         D.c.edition_id == edition_id, D.c.status == DeliveryStatus.PENDING,
         D.c.not_before > now)).one()
     return count, soonest
+
+
+def coming(session: Session, now: datetime, within: timedelta) -> dict[int, tuple[datetime, int]]:
+    """Sending editions whose next wave comes after `now` but within `within`:
+    {edition: (when, rows due by then)}. The reconciler queues their batches with a
+    countdown to that moment, so a wave goes at its time, not at the next reconcile."""
+    soonest = session.execute(
+        select(D.c.edition_id, func.min(D.c.not_before))
+        .join(Edition.__table__, Edition.__table__.c.id == D.c.edition_id)
+        .where(Edition.__table__.c.status == EditionStatus.SENDING, D.c.status == DeliveryStatus.PENDING,
+               D.c.not_before > now, D.c.not_before <= now + within)
+        .group_by(D.c.edition_id)).all()
+    return {edition_id: (at, session.execute(select(func.count()).where(
+                D.c.edition_id == edition_id, D.c.status == DeliveryStatus.PENDING,
+                D.c.not_before > now, D.c.not_before <= at)).scalar_one())
+            for edition_id, at in soonest}
 
 
 def due_from(session: Session, delivery_ids: list[int]) -> dict[int, datetime]:
