@@ -96,5 +96,6 @@ def _tick_slot(session: Session, report: TickReport, digest_list: DigestList, sl
         else:
             report.due.append(existing.id)
     elif existing.status == EditionStatus.DRAFT:
+        wave = f" (its first wave was due at {start:%Y-%m-%d %H:%M} UTC)" if start != slot.at else ""
         report.notes.append(f"{digest_list.slug}: edition {existing.id} is due but "
-                            f"{hold_reason(existing, now)}")
+                            f"{hold_reason(existing, now)}{wave}")

@@ -157,3 +157,13 @@ def test_a_first_wave_missed_by_more_than_the_lateness_limit_is_not_sent_automat
     local_list(session, ZONES, published=SLOT - timedelta(hours=20))
     report = tick(session, EXPECTED["auckland@example.net"] + timedelta(hours=3))
     assert report.due == [] and report.built == []
+
+
+def test_a_draft_not_approved_by_the_first_wave_is_held_and_ops_are_told_when_that_was(session):
+    local_list(session, ZONES, published=SLOT - timedelta(hours=20), auto_approve=False)
+    first = EXPECTED["auckland@example.net"]
+    assert tick(session, first - timedelta(minutes=59)).built  # built an hour ahead of the first wave
+    report = tick(session, first + timedelta(minutes=1))
+    assert report.due == []
+    assert any("not approved" in note and "its first wave was due at 2026-11-26 18:00 UTC" in note
+               for note in report.notes)
