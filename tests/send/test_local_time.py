@@ -167,3 +167,20 @@ def test_a_draft_not_approved_by_the_first_wave_is_held_and_ops_are_told_when_th
     assert report.due == []
     assert any("not approved" in note and "its first wave was due at 2026-11-26 18:00 UTC" in note
                for note in report.notes)
+
+
+def test_send_times_skipped_or_repeated_by_a_clock_change_are_read_with_the_offset_before_it():
+    from digest.zones import local_send_time
+    # New York springs forward at 02:00 on 2026-03-08: 02:30 does not exist that day and is
+    # read with the offset before the change (EST), i.e. 03:30 EDT, 07:30 UTC.
+    spring = datetime(2026, 3, 8, 2, 30, tzinfo=UTC)
+    assert local_send_time(spring, "UTC", "02:30", "America/New_York") == datetime(2026, 3, 8, 7, 30, tzinfo=UTC)
+    # It falls back at 02:00 on 2026-11-01: 01:30 happens twice; the first (EDT) counts.
+    fall = datetime(2026, 11, 1, 1, 30, tzinfo=UTC)
+    assert local_send_time(fall, "UTC", "01:30", "America/New_York") == datetime(2026, 11, 1, 5, 30, tzinfo=UTC)
+
+
+def test_the_zone_choices_always_hold_the_lists_own_zone():
+    from digest.zones import COMMON, choices
+    assert choices("Europe/London") is COMMON
+    assert "America/Argentina/Ushuaia" in choices("America/Argentina/Ushuaia")["Other"]
