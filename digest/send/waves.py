@@ -75,7 +75,7 @@ def later(session: Session, edition_id: int, now: datetime) -> tuple[int, dateti
 
 def coming(session: Session, now: datetime, within: timedelta) -> dict[int, tuple[datetime, int]]:
     """Sending editions whose next wave comes after `now` but within `within`:
-    {edition: (when, rows due by then)}. The reconciler queues their batches with a
+    {edition: (when, rows in that wave)}. The reconciler queues their batches with a
     countdown to that moment, so a wave goes at its time, not at the next reconcile."""
     soonest = session.execute(
         select(D.c.edition_id, func.min(D.c.not_before))
@@ -85,7 +85,7 @@ def coming(session: Session, now: datetime, within: timedelta) -> dict[int, tupl
         .group_by(D.c.edition_id)).all()
     return {edition_id: (at, session.execute(select(func.count()).where(
                 D.c.edition_id == edition_id, D.c.status == DeliveryStatus.PENDING,
-                D.c.not_before > now, D.c.not_before <= at)).scalar_one())
+                D.c.not_before == at)).scalar_one())
             for edition_id, at in soonest}
 
 
