@@ -133,6 +133,9 @@ class DigestList(SQLModel, table=True):
     send_time: str = "07:00"
     timezone: str = "UTC"
     auto_approve: bool = False
+    # "list": every reader at the send time in the list's zone; "local": at the send time
+    # in each reader's own zone, released in waves (docs/sending.md).
+    deliver_at: str = Field(default="list", max_length=8, sa_column_kwargs={"server_default": "list"})
     created_at: datetime = _created()
 
 
@@ -144,6 +147,8 @@ class Subscriber(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(max_length=320, unique=True)
     name: str | None = Field(default=None, max_length=200)
+    # IANA name; None: the zone of whichever list is sending (local-time delivery).
+    timezone: str | None = Field(default=None, max_length=64)
     created_at: datetime = _created()
 
 
@@ -283,6 +288,9 @@ class Delivery(SQLModel, table=True):
     claim_token: str | None = Field(default=None, max_length=32)
     lease_until: datetime | None = _when()
     next_attempt_at: datetime | None = _when()
+    # Not to be sent before this (local-time delivery: the send time in the reader's zone);
+    # None: due as soon as the send starts.
+    not_before: datetime | None = _when()
     sent_at: datetime | None = _when()
     # When the row took its current outcome (sent, deferred, bounced, failed): the send
     # page's picture of the send over time.

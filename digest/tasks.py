@@ -8,13 +8,14 @@ from datetime import timedelta
 from celery import shared_task
 
 from digest.bounces import imap as bounce_mailbox
-from digest.celery_app import batch_started, enqueue_batches
+from digest.celery_app import batch_started, beat_schedule, enqueue_batches
 from digest.db import session_scope
 from digest.ingest.service import ingest_due as ingest_due_service
 from digest.mail.backends import get_backend
 from digest.mail.errors import TemporaryFailure
 from digest.schedule import tick
-from digest.send import ledger
+from digest.models import utcnow
+from digest.send import ledger, waves
 from digest.send import service as send_service
 from digest.send.service import SendError
 from digest.settings import get_settings
@@ -55,14 +56,23 @@ def send_batch(self, edition_id: int) -> None:
 
 
 # Periodic (config/beat.toml): takes back dead batches' claims, re-queues pending rows and
-# deferred rows now due, and marks finished sends sent.
+# deferred rows now due, and marks finished sends sent. A local-time send's wave due before
+# the next run is queued with a countdown to its time (at most one interval: far below the
+# broker's visibility timeout); a later wave waits for a later run, so no wave lives only
+# in the broker or a worker's memory.
 @shared_task(name="digest.reconcile")
 def reconcile() -> None:
     settings = get_settings()
+    interval = beat_schedule()["reconcile-sends"]["schedule"]
     with session_scope(settings.database_url) as session:
         due = send_service.reconcile(session)
+        now = utcnow()
+        coming = waves.coming(session, now, interval)
     for edition_id, rows in due.items():
         enqueue_batches(settings, edition_id, send_service.batches_for(settings, rows))
+    for edition_id, (at, rows) in coming.items():
+        enqueue_batches(settings, edition_id, send_service.batches_for(settings, rows),
+                        countdown=max((at - now).total_seconds(), 0.1))
 
 
 @shared_task(name="digest.schedule_tick")

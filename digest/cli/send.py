@@ -174,7 +174,8 @@ def _describe(p: Progress) -> str:
             f"rate {p.rate:.0f}/s  eta {eta}" + (f"\n  {p.problem}" if p.problem else "")
             + (f"\n  {p.repeats_over_cap} reader(s) got a story again: more variants were needed "
                f"than DIGEST_MAX_VARIANTS allows" if p.repeats_over_cap else "")
-            + "".join(f"\n  {line}" for line in (p.subject_test.lines() if p.subject_test else ())))
+            + "".join(f"\n  {line}" for line in (p.subject_test.lines() if p.subject_test else ()))
+            + (f"\n  {p.wave_note}" if p.waiting else ""))
 
 
 def _watch(settings: Settings, edition_id: int, interval: float = 1.0) -> None:
@@ -184,7 +185,8 @@ def _watch(settings: Settings, edition_id: int, interval: float = 1.0) -> None:
     with session_scope(settings.database_url) as session:
         while True:
             p = control.progress(session, edition_id)
-            if p.status not in ("approved", "sending") or (p.total and not p.left):
+            # Rows of a later wave (local-time delivery) may wait for hours: not watched.
+            if p.status not in ("approved", "sending") or (p.total and p.left == p.waiting):
                 break
             typer.echo("\r", nl=False)  # the one control character the CLI prints: a redraw
             say(f"{_bar(p.total - p.left, p.total)} {_describe(p)}", nl=False)

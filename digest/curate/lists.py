@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
-from zoneinfo import available_timezones
-
+from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlmodel import Session, select
 
 from digest.models import DigestList
+from digest.zones import check_zone
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 SECTION = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -36,6 +35,8 @@ class ListRules(BaseModel):
     send_time: str = "07:00"
     timezone: str = "UTC"
     auto_approve: bool = False
+    # "list": everyone at the send time in the list's zone; "local": in each reader's own.
+    deliver_at: Literal["list", "local"] = "list"
 
     @field_validator("name")
     @classmethod
@@ -64,9 +65,7 @@ class ListRules(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _timezone(cls, value: str) -> str:
-        if value not in _time_zones():
-            raise ValueError(f"{value!r} is not a known time zone (e.g. Europe/London, UTC)")
-        return value
+        return check_zone(value)
 
     @model_validator(mode="after")
     def _min_within_max(self) -> ListRules:
@@ -74,11 +73,6 @@ class ListRules(BaseModel):
             raise ValueError(f"min_stories ({self.min_stories}) is above max_stories "
                              f"({self.max_stories})")
         return self
-
-
-@lru_cache(maxsize=1)
-def _time_zones() -> frozenset[str]:
-    return frozenset(available_timezones())
 
 
 def create_list(session: Session, slug: str, **rules) -> DigestList:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.utils import parseaddr
 
 from sqlalchemy import update
@@ -19,7 +19,7 @@ from sqlmodel import Session
 from digest.mail.backends.base import MailBackend
 from digest.mail.errors import CHECK_RELAY, ConnectionTrouble, MailError, TemporaryFailure
 from digest.models import DeliveryStatus, DigestList, Edition, EditionStatus, utcnow
-from digest.send import ledger, problems, subject_test
+from digest.send import ledger, problems, subject_test, waves
 from digest.render.variants import ALL
 from digest.send.service import SendError, batches_for, mail_template, prepare_variants
 from digest.settings import Settings
@@ -48,6 +48,8 @@ class Progress:
     problem: str | None = None  # why it is not moving ("relay unreachable since 14:05 UTC: ...")
     repeats_over_cap: int = 0   # readers who got a story again because of DIGEST_MAX_VARIANTS
     subject_test: subject_test.Report | None = None  # both subjects' rates and the winner
+    waiting: int = 0                # rows of a local-time send waiting for a later wave
+    next_wave: datetime | None = None  # when the next of those waves is due
 
     @property
     def total(self) -> int:
@@ -60,15 +62,24 @@ class Progress:
     def count(self, status: DeliveryStatus) -> int:
         return self.counts.get(status, 0)
 
+    @property
+    def wave_note(self) -> str | None:
+        """"120 wait for a later wave, the next at 2026-12-02 22:00 UTC" (local-time delivery)."""
+        if not self.waiting:
+            return None
+        return f"{self.waiting} wait for a later wave, the next at {self.next_wave:%Y-%m-%d %H:%M} UTC"
 
-def progress(session: Session, edition_id: int) -> Progress:
+
+def progress(session: Session, edition_id: int, now: datetime | None = None) -> Progress:
+    """Where the send stands at `now`; the time to finish counts only rows due by then."""
     edition = _edition(session, edition_id)
     counts = ledger.counts(session, edition_id)
     rate = recent_rate(session, edition_id)
-    left = sum(counts.get(s, 0) for s in ledger.OPEN_STATES)
+    waiting, next_wave = waves.later(session, edition_id, now or utcnow())
+    left = sum(counts.get(s, 0) for s in ledger.OPEN_STATES) - waiting
     return Progress(edition_id, edition.status, counts, rate, left / rate if rate and left else None,
                     problems.describe(edition.send_problem, edition.send_problem_since),
-                    edition.repeats_over_cap, subject_test.report(session, edition))
+                    edition.repeats_over_cap, subject_test.report(session, edition), waiting, next_wave)
 
 
 def recent_rate(session: Session, edition_id: int) -> float:

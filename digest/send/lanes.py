@@ -36,6 +36,7 @@ class Row:
     delivery_id: int
     attempts: int  # before this batch's attempt
     build: Callable[[], OutgoingMessage]
+    due_from: datetime | None = None  # a local-time wave's time: its retry window starts then
 
 
 @dataclass
@@ -130,7 +131,8 @@ class Run:
             return ledger.Outcome(row.delivery_id, DeliveryStatus.FAILED, failure.reason)
         if isinstance(failure, UnknownOutcome):
             return ledger.Outcome(row.delivery_id, DeliveryStatus.UNKNOWN, failure.reason)
-        status, retry_at = retry_policy(self.settings, self.send_started_at, row.attempts + 1)
+        window_from = max(self.send_started_at, row.due_from or self.send_started_at)
+        status, retry_at = retry_policy(self.settings, window_from, row.attempts + 1)
         return ledger.Outcome(row.delivery_id, status, failure.reason, retry_at)
 
 

@@ -76,35 +76,41 @@ def variant_keys(session: Session, edition_id: int) -> list[str]:
                                 .distinct().order_by(D.c.variant_key)).scalars())
 
 
-def _released(now: datetime):
-    """Not held back (the rest of a subject test waits for its window to close)."""
-    return or_(D.c.subject_hold_until.is_(None), D.c.subject_hold_until <= now)
+def _pending(edition_id: int, now: datetime):
+    """Rows never tried whose time has come: a local-time send holds later waves back, and
+    a subject test the rest of its readers until its window closes."""
+    return and_(D.c.edition_id == edition_id, D.c.status == DeliveryStatus.PENDING,
+                or_(D.c.not_before.is_(None), D.c.not_before <= now),
+                or_(D.c.subject_hold_until.is_(None), D.c.subject_hold_until <= now))
+
+
+def _retry_due(edition_id: int, now: datetime):
+    return and_(D.c.edition_id == edition_id, D.c.status == DeliveryStatus.DEFERRED,
+                D.c.next_attempt_at <= now)
 
 
 def _due(edition_id: int, now: datetime):
-    return and_(D.c.edition_id == edition_id, _released(now), or_(
-        D.c.status == DeliveryStatus.PENDING,
-        and_(D.c.status == DeliveryStatus.DEFERRED, D.c.next_attempt_at <= now),
-    ))
+    return or_(_pending(edition_id, now), _retry_due(edition_id, now))
 
 
-def count_due(session: Session, edition_id: int) -> int:
-    return session.execute(select(func.count()).where(_due(edition_id, utcnow()))).scalar_one()
+def count_due(session: Session, edition_id: int, now: datetime | None = None) -> int:
+    """Rows a batch may take at `now` (default: the clock)."""
+    return session.execute(select(func.count()).where(_due(edition_id, now or utcnow()))).scalar_one()
 
 
-def claim(session: Session, edition_id: int, limit: int,
-          lease_seconds: int) -> tuple[str, list[tuple[int, int, str, int, str | None]]]:
-    """Take up to `limit` due rows for one batch: (claim token, [(delivery id, subscriber
-    id, variant key, attempts so far, subject test group)]).
+def claim(session: Session, edition_id: int, limit: int, lease_seconds: int,
+          now: datetime | None = None) -> tuple[str, list[tuple[int, int, str, int, str | None]]]:
+    """Take up to `limit` rows due at `now` (default: the clock) for one batch: (claim
+    token, [(delivery id, subscriber id, variant key, attempts so far, subject test group)]).
 
     Rows never tried come first, then deferred rows now due: during an outage the same
-    deferred rows coming due again must not keep the untried ones waiting."""
-    now = utcnow()
+    deferred rows coming due again must not keep the untried ones waiting. The lease runs
+    on the clock whatever `now` says: it is about the batch's process staying alive."""
+    lease_until = utcnow() + timedelta(seconds=lease_seconds)
+    now = now or utcnow()
     token = secrets.token_hex(8)
     rows = []
-    for due in (and_(D.c.edition_id == edition_id, D.c.status == DeliveryStatus.PENDING, _released(now)),
-                and_(D.c.edition_id == edition_id, D.c.status == DeliveryStatus.DEFERRED,
-                     D.c.next_attempt_at <= now, _released(now))):
+    for due in (_pending(edition_id, now), _retry_due(edition_id, now)):
         if len(rows) == limit:
             break
         candidates = select(D.c.id).where(due).order_by(D.c.id).limit(limit - len(rows))
@@ -112,8 +118,7 @@ def claim(session: Session, edition_id: int, limit: int,
             candidates = candidates.with_for_update(skip_locked=True)
         rows += session.execute(
             update(D).where(D.c.id.in_(candidates.scalar_subquery()))
-            .values(status=DeliveryStatus.CLAIMED, claim_token=token,
-                    lease_until=now + timedelta(seconds=lease_seconds))
+            .values(status=DeliveryStatus.CLAIMED, claim_token=token, lease_until=lease_until)
             .returning(D.c.id, D.c.subscriber_id, D.c.variant_key, D.c.attempts,
                        D.c.subject_variant)).all()
     session.commit()

@@ -11,7 +11,7 @@ import math
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache, partial
 
 from sqlalchemy import func, update
@@ -30,7 +30,7 @@ from digest.models import (
 from digest.render.checks import check_edition, format_findings
 from digest.render.digest import Rendered, render_edition, render_variant
 from digest.render.variants import ALL, variant_key
-from digest.send import lanes, ledger, problems, repeats, subject_test
+from digest.send import lanes, ledger, problems, repeats, subject_test, waves
 from digest.send.ratelimit import limiter_for
 from digest.settings import Settings
 from digest.subscribers.links import personal_values, sample_values
@@ -69,8 +69,9 @@ def _finish(session: Session, edition_id: int) -> bool:
     return True
 
 
-def start_send(session: Session, settings: Settings, edition_id: int) -> int:
-    """Approved -> sending, exactly once however many callers race; returns the batch count.
+def start_send(session: Session, settings: Settings, edition_id: int, now: datetime | None = None) -> int:
+    """Approved -> sending, exactly once however many callers race; returns the batch count
+    for the rows due at `now` (a local-time edition's later waves come due later).
 
     The edition is rendered once and checked before anything changes; the status change,
     the ledger rows and the stored renderings (one per variant) then commit together, so a
@@ -98,17 +99,20 @@ def start_send(session: Session, settings: Settings, edition_id: int) -> int:
             raise SendError(f"edition {edition_id} is a draft: approve it first")
         raise SendError(f"edition {edition_id} is {edition.status} and cannot be sent")
     session.refresh(edition)
-    rows = ledger.create_rows(session, edition_id, edition.list_id)
+    digest_list = session.get(DigestList, edition.list_id)
+    ledger.create_rows(session, edition_id, edition.list_id)
+    waves.set_due_times(session, edition, digest_list)
     regrouped = repeats.regroup(session, settings, edition, variant_groups(session, edition))
     ledger.assign_variants(session, edition_id, regrouped.groups)
     prepare_variants(session, settings, edition, shared)
     subject_test.split(session, settings, edition)
+    rows = ledger.count_due(session, edition_id, now)
     session.commit()
     batches = batches_for(settings, rows)
-    event(log, "send_started", "send of edition {edition} ({list}) started: {deliveries} deliveries, "
-          "{batches} batch(es); {leaving_out} reader(s) without stories they had from another "
-          "list, {repeats_over_cap} with a repeat because of the variant cap", edition=edition_id,
-          list=session.get(DigestList, edition.list_id).slug, deliveries=rows, batches=batches,
+    event(log, "send_started", "send of edition {edition} ({list}) started: {deliveries} deliveries "
+          "due now, {batches} batch(es); {leaving_out} reader(s) without stories they had from "
+          "another list, {repeats_over_cap} with a repeat because of the variant cap",
+          edition=edition_id, list=digest_list.slug, deliveries=rows, batches=batches,
           leaving_out=regrouped.leaving_out, repeats_over_cap=regrouped.repeats_over_cap)
     return batches
 
@@ -147,9 +151,10 @@ def prepare_variants(session: Session, settings: Settings, edition: Edition,
     return stored
 
 
-def send_batch(session: Session, settings: Settings, backend: MailBackend, edition_id: int) -> BatchReport:
-    """Claim up to batch_size due rows of the edition and send them over the backend's lanes
-    (up to DIGEST_SMTP_CONNECTIONS connections at once).
+def send_batch(session: Session, settings: Settings, backend: MailBackend, edition_id: int,
+               now: datetime | None = None) -> BatchReport:
+    """Claim up to batch_size rows of the edition due at `now` (default: the clock) and send
+    them over the backend's lanes (up to DIGEST_SMTP_CONNECTIONS connections at once).
 
     Each outcome is recorded as it happens. Rows this batch did not try are released for a
     later batch (paused, hourly limit, temporary failures in a row), or deferred with the
@@ -159,7 +164,7 @@ def send_batch(session: Session, settings: Settings, backend: MailBackend, editi
     edition = session.get(Edition, edition_id, populate_existing=True)
     if edition is None or edition.status != EditionStatus.SENDING:
         return report
-    token, rows = ledger.claim(session, edition_id, settings.batch_size, settings.delivery_lease_seconds)
+    token, rows = ledger.claim(session, edition_id, settings.batch_size, settings.delivery_lease_seconds, now)
     if not rows:
         _finish(session, edition_id)
         return report
@@ -177,9 +182,10 @@ def send_batch(session: Session, settings: Settings, backend: MailBackend, editi
     skipped_ids = set(skipped)
     if edition.subject_b and any(group is None for *_, group in rows):
         subject_test.decide(session, edition)  # the window has closed: the rest get the winner
+    due_from = waves.due_from(session, [row[0] for row in rows])
     todo = deque(
         lanes.Row(did, attempts, partial(_message, settings, templates.get(key), edition, subscribers[sid],
-                                         templates.subject(key, group)))
+                                         templates.subject(key, group)), due_from.get(did))
         for did, sid, key, attempts, group in rows if did not in skipped_ids)
     session.commit()  # no transaction left open on this connection while the batch runs
     with ledger.writer(session, token, edition.list_id) as writer:
@@ -284,9 +290,10 @@ def _message(settings: Settings, template: MailTemplate, edition: Edition,
         return_path=envelope_sender(settings, edition.id, subscriber.id), subject=subject)
 
 
-def reconcile(session: Session) -> dict[int, int]:
+def reconcile(session: Session, now: datetime | None = None) -> dict[int, int]:
     """Take back expired claims of every edition, settle finished sends, and say how many
-    rows each sending edition has due now (pending, or deferred and due): {edition: rows}."""
+    rows each sending edition has due at `now` (pending and its wave come, or deferred and
+    due): {edition: rows}. Rows of a later wave are not counted: no batch spins on them."""
     ledger.expire_leases(session)
     # A message in flight at a cancel is left to its batch; if that batch recorded a
     # deferral (or its lease ran out with the row untried), the row would wait forever.
@@ -297,7 +304,7 @@ def reconcile(session: Session) -> dict[int, int]:
     due = {}
     for edition_id in sending:
         if not _finish(session, edition_id):
-            due[edition_id] = ledger.count_due(session, edition_id)
+            due[edition_id] = ledger.count_due(session, edition_id, now)
     return due
 
 
@@ -311,12 +318,14 @@ def send_inline(session: Session, settings: Settings, backend: MailBackend, edit
     return run_batches(session, settings, backend, edition_id)
 
 
-def run_batches(session: Session, settings: Settings, backend: MailBackend, edition_id: int) -> BatchReport:
-    """Batches one after another in this process until nothing is due or a batch stops early
-    (paused, server trouble, hourly limit): what is left waits for resume or the reconciler."""
+def run_batches(session: Session, settings: Settings, backend: MailBackend, edition_id: int,
+                now: datetime | None = None) -> BatchReport:
+    """Batches one after another in this process until nothing is due at `now` or a batch
+    stops early (paused, server trouble, hourly limit): what is left waits for resume or
+    the reconciler (and a local-time send's later waves for their time)."""
     total = BatchReport()
-    while ledger.count_due(session, edition_id):
-        report = send_batch(session, settings, backend, edition_id)
+    while ledger.count_due(session, edition_id, now):
+        report = send_batch(session, settings, backend, edition_id, now)
         for status, n in report.outcomes.items():
             total.add(status, n)
         total.note = report.note

@@ -29,11 +29,12 @@ from digest.subscribers.addresses import BadAddress, clean_name, normalise_email
 from digest.subscribers.signup import list_by_slug
 from digest.subscribers.bulk import among, json_rows, upsert
 from digest.subscribers.suppression import email_hash, suppressed_among
+from digest.zones import check_zone
 
 CHUNK = 1000
 #: How several topics share the CSV's one `topics` column.
 TOPIC_SEPARATOR = ";"
-EXPORT_COLUMNS = ["email", "name", "status", "topics", "created_at", "confirmed_at",
+EXPORT_COLUMNS = ["email", "name", "status", "topics", "timezone", "created_at", "confirmed_at",
                   "unsubscribed_at"]
 
 Progress = Callable[[int], None]
@@ -91,13 +92,14 @@ class _Row:
     email: str
     name: str | None
     topics: list[str]
+    timezone: str | None = None  # None: keep what the subscriber has
     note: str = ""
 
 
 def import_csv(session: Session, list_slug: str, stream: TextIO, *,
                progress: Progress | None = None) -> ImportReport:
-    """Import the CSV (header row with an ``email`` column; ``name`` and ``topics``
-    optional) into the list. Commits once at the end; rolls back on a database error.
+    """Import the CSV (header row with an ``email`` column; ``name``, ``topics`` and
+    ``timezone``, an IANA name, optional) into the list. Commits once at the end; rolls back on a database error.
     `progress(n)` is called as every n rows are done (validation, then each chunk)."""
     digest_list = list_by_slug(session, list_slug)
     report = ImportReport()
@@ -149,11 +151,17 @@ def _read(stream: TextIO, sections: list[str], report: ImportReport) -> list[_Ro
         if address in seen:
             report.rows.append(RowResult(line, address, "skipped", f"duplicate of line {seen[address]}"))
             continue
+        zone = cell(record, "timezone").strip() or None
+        try:
+            zone = zone and check_zone(zone)
+        except ValueError as exc:
+            report.rows.append(RowResult(line, address, "skipped", f"bad time zone: {exc}"))
+            continue
         seen[address] = line
         wanted = [t.strip() for t in cell(record, "topics").split(TOPIC_SEPARATOR) if t.strip()]
         unknown = [t for t in wanted if t not in sections]
         rows.append(_Row(line, address, clean_name(cell(record, "name")),
-                         [s for s in sections if s in wanted],
+                         [s for s in sections if s in wanted], zone,
                          f"unknown topics ignored: {', '.join(unknown)}" if unknown else ""))
     return rows
 
@@ -164,21 +172,22 @@ def _import_chunk(session: Session, list_id: int, chunk: list[_Row]) -> list[Row
     new = [r for r in chunk if r.email not in known]
     if new:
         table = Subscriber.__table__
-        rows = json_rows(session, [{"email": r.email, "name": r.name} for r in new],
-                         {"email": "text", "name": "text"}, now=(now, UTCDateTime()))
+        rows = json_rows(session, [{"email": r.email, "name": r.name, "timezone": r.timezone} for r in new],
+                         {"email": "text", "name": "text", "timezone": "text"}, now=(now, UTCDateTime()))
         inserted = session.execute(
-            upsert(session)(table).from_select(["email", "name", "created_at"], rows)
+            upsert(session)(table).from_select(["email", "name", "timezone", "created_at"], rows)
             .on_conflict_do_nothing(index_elements=["email"])
-            .returning(table.c.id, table.c.email, table.c.name)).all()
-        known.update({email: (sid, name) for sid, email, name in inserted})
+            .returning(table.c.id, table.c.email, table.c.name, table.c.timezone)).all()
+        known.update({email: (sid, name, zone) for sid, email, name, zone in inserted})
         if len(inserted) < len(new):    # another writer added some meanwhile
             known.update(_subscribers(session, [r.email for r in new if r.email not in known]))
-    renamed = [{"sid": known[r.email][0], "new_name": r.name} for r in chunk
-               if r.name and r.name != known[r.email][1]]
+    renamed = [{"sid": known[r.email][0], "new_name": r.name or known[r.email][1],
+                "new_zone": r.timezone or known[r.email][2]} for r in chunk
+               if (r.name and r.name != known[r.email][1]) or (r.timezone and r.timezone != known[r.email][2])]
     if renamed:
         table = Subscriber.__table__
         session.execute(update(table).where(table.c.id == bindparam("sid"))
-                        .values(name=bindparam("new_name")), renamed)
+                        .values(name=bindparam("new_name"), timezone=bindparam("new_zone")), renamed)
     renamed_ids = {r["sid"] for r in renamed}
     ids = [known[r.email][0] for r in chunk]
     existing = {sid: (status, topics) for sid, status, topics in session.execute(
@@ -198,7 +207,7 @@ def _import_chunk(session: Session, list_id: int, chunk: list[_Row]) -> list[Row
             updates.append({"sid": sid, "new_topics": row.topics or topics})
             results.append(RowResult(row.line, row.email, "updated", row.note))
         elif sid in renamed_ids:
-            results.append(RowResult(row.line, row.email, "updated", row.note or "name changed"))
+            results.append(RowResult(row.line, row.email, "updated", row.note or "name or time zone changed"))
         else:
             results.append(RowResult(row.line, row.email, "skipped", "already subscribed"))
     if inserts:
@@ -220,9 +229,9 @@ def _import_chunk(session: Session, list_id: int, chunk: list[_Row]) -> list[Row
     return results
 
 
-def _subscribers(session: Session, emails: list[str]) -> dict[str, tuple[int, str | None]]:
-    return {email: (sid, name) for sid, email, name in session.execute(
-        select(Subscriber.id, Subscriber.email, Subscriber.name)
+def _subscribers(session: Session, emails: list[str]) -> dict[str, tuple[int, str | None, str | None]]:
+    return {email: (sid, name, zone) for sid, email, name, zone in session.execute(
+        select(Subscriber.id, Subscriber.email, Subscriber.name, Subscriber.timezone)
         .where(among(session, Subscriber.email, emails))).all()}
 
 
@@ -233,13 +242,13 @@ def export_csv(session: Session, list_slug: str, out: TextIO) -> int:
     write(EXPORT_COLUMNS)
     rows = session.execute(
         select(Subscriber.email, Subscriber.name, Subscription.status, Subscription.topics,
-               Subscription.created_at, Subscription.confirmed_at, Subscription.unsubscribed_at)
+               Subscriber.timezone, Subscription.created_at, Subscription.confirmed_at, Subscription.unsubscribed_at)
         .join(Subscription, Subscription.subscriber_id == Subscriber.id)
         .where(Subscription.list_id == digest_list.id).order_by(Subscriber.email)
         .execution_options(yield_per=CHUNK))
     count = 0
-    for email, name, status, topics, created, confirmed, unsubscribed in rows:
-        write([email, name or "", status, TOPIC_SEPARATOR.join(topics or []),
+    for email, name, status, topics, zone, created, confirmed, unsubscribed in rows:
+        write([email, name or "", status, TOPIC_SEPARATOR.join(topics or []), zone or "",
                *(_iso(v) for v in (created, confirmed, unsubscribed))])
         count += 1
     return count

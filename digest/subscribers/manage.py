@@ -20,6 +20,7 @@ from digest.models import (
 from digest.subscribers.addresses import clean_name
 from digest.subscribers.signup import valid_topics
 from digest.subscribers.suppression import lift_self_service, suppress
+from digest.zones import check_zone
 
 S = Subscription.__table__
 
@@ -72,15 +73,17 @@ def preferences(session: Session, subscriber_id: int) -> tuple[Subscriber, list[
 
 
 def update_preferences(session: Session, subscriber_id: int, *, name: str | None,
-                       lists: set[int], topics: dict[int, list[str]]) -> None:
-    """Set the display name, the lists subscribed to and the topics per list. Commits.
+                       lists: set[int], topics: dict[int, list[str]], timezone: str | None = None) -> None:
+    """Set the display name, the time zone (None: each list's own), the lists subscribed
+    to and the topics per list. Raises BadZone before changing anything; commits.
 
     The signed link proves the address, so a list chosen here is active at once (no
     second confirmation) and lifts a suppression the person made themself."""
+    zone = check_zone(timezone) if timezone else None
     subscriber = session.get(Subscriber, subscriber_id)
     if subscriber is None:
         return
-    subscriber.name = clean_name(name)
+    subscriber.name, subscriber.timezone = clean_name(name), zone
     now = utcnow()
     current = {s.list_id: s for s in session.exec(
         select(Subscription).where(Subscription.subscriber_id == subscriber_id)).all()}
@@ -117,7 +120,7 @@ def export_data(session: Session, subscriber_id: int) -> dict | None:
     clicks = session.exec(select(Click).where(Click.subscriber_id == subscriber_id)
                           .order_by(Click.id)).all()
     return {
-        "email": subscriber.email, "name": subscriber.name,
+        "email": subscriber.email, "name": subscriber.name, "timezone": subscriber.timezone,
         "created_at": subscriber.created_at.isoformat(),
         "subscriptions": [{
             "list": lists[s.list_id], "status": s.status, "topics": s.topics,

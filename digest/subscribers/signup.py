@@ -27,6 +27,7 @@ from digest.subscribers.notify import Kind, Notice, Notify
 from digest.subscribers.quota import give_back_confirmation_slot, take_confirmation_slot
 from digest.subscribers.suppression import email_hash, lift_self_service, refuses_opt_in
 from digest.subscribers.tokens import InvalidToken, Purpose, checked_claim
+from digest.zones import check_zone
 
 log = logging.getLogger(__name__)
 
@@ -57,16 +58,20 @@ def valid_topics(digest_list: DigestList, topics) -> list[str]:
 
 
 def sign_up(session: Session, settings: Settings, notify: Notify, *, list_slug: str,
-            email: str, name: str | None = None, topics=()) -> SignUpOutcome:
+            email: str, name: str | None = None, topics=(), timezone: str | None = None) -> SignUpOutcome:
     """Record a pending subscription and queue a confirmation, at most
-    ``confirmations_per_day`` a day. Raises BadAddress or UnknownList; commits.
+    ``confirmations_per_day`` a day. Raises BadAddress, BadZone or UnknownList; commits.
+    The time zone (an IANA name) is kept as None when it is the list's own: the reader
+    then follows the list's zone.
 
     An unauthenticated sign-up never changes an existing subscriber (anyone can type
     anyone's address): the name and topics are kept only for a new subscription.
     """
     digest_list = list_by_slug(session, list_slug)
     address = normalise_email(email)
-    subscriber_id, outcome = _sign_up(session, settings, notify, digest_list, address, name, topics)
+    zone = check_zone(timezone) if timezone else None
+    zone = None if zone == digest_list.timezone else zone
+    subscriber_id, outcome = _sign_up(session, settings, notify, digest_list, address, name, topics, zone)
     # Named by id: logs travel to places where addresses must not.
     event(log, "signup", "sign-up for list {list}: {outcome} (subscriber {subscriber})",
           list=digest_list.slug, subscriber=subscriber_id, outcome=outcome.value)
@@ -74,10 +79,10 @@ def sign_up(session: Session, settings: Settings, notify: Notify, *, list_slug: 
 
 
 def _sign_up(session: Session, settings: Settings, notify: Notify, digest_list: DigestList,
-             address: str, name: str | None, topics) -> tuple[int | None, SignUpOutcome]:
+             address: str, name: str | None, topics, zone: str | None) -> tuple[int | None, SignUpOutcome]:
     if refuses_opt_in(session, address):
         return None, SignUpOutcome.SUPPRESSED
-    subscriber_id = _ensure_subscriber(session, address, clean_name(name))
+    subscriber_id = _ensure_subscriber(session, address, clean_name(name), zone)
     session.exec(upsert(session)(Subscription).values(
         subscriber_id=subscriber_id, list_id=digest_list.id, status=SubscriptionStatus.PENDING,
         topics=valid_topics(digest_list, topics), created_at=utcnow(), confirmations_sent=0,
@@ -98,9 +103,9 @@ def _sign_up(session: Session, settings: Settings, notify: Notify, digest_list: 
     return subscriber_id, SignUpOutcome.CONFIRMATION_QUEUED
 
 
-def _ensure_subscriber(session: Session, address: str, name: str | None) -> int:
+def _ensure_subscriber(session: Session, address: str, name: str | None, zone: str | None) -> int:
     # INSERT ... ON CONFLICT: two sign-ups racing for one new address both succeed.
-    session.exec(upsert(session)(Subscriber).values(email=address, name=name, created_at=utcnow())
+    session.exec(upsert(session)(Subscriber).values(email=address, name=name, timezone=zone, created_at=utcnow())
                  .on_conflict_do_nothing(index_elements=["email"]))
     return session.exec(select(Subscriber.id).where(Subscriber.email == address)).one()
 

@@ -16,6 +16,7 @@ from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
+from digest import zones
 from digest.models import DigestList, Subscriber
 from digest.settings import Settings
 from digest.subscribers import manage
@@ -75,7 +76,7 @@ def preferences_page(request: Request, token: str, saved: bool = False,
                      session: Session = Depends(db_session), config: Settings = Depends(settings)):
     subscriber, choices = manage.preferences(session, _subscriber(session, config, token).id)
     return page(request, "preferences.html", token=token, subscriber=subscriber,
-                choices=choices, saved=saved)
+                choices=choices, saved=saved, zone_groups=zones.choices(subscriber.timezone or "UTC"))
 
 
 async def raw_form(request: Request) -> FormData:
@@ -83,15 +84,21 @@ async def raw_form(request: Request) -> FormData:
 
 
 @router.post("/preferences/{token}")
-def preferences_submit(token: str, form: FormData = Depends(raw_form),
+def preferences_submit(request: Request, token: str, form: FormData = Depends(raw_form),
                        session: Session = Depends(db_session), config: Settings = Depends(settings)):
     subscriber = _subscriber(session, config, token)
     # The topic fields are named per list (topics-<list id>), hence the raw form.
     lists = {int(v) for v in form.getlist("lists") if str(v).isdigit()}
     topics = {int(key.removeprefix("topics-")): [str(t) for t in form.getlist(key)]
               for key in form if key.startswith("topics-") and key.removeprefix("topics-").isdigit()}
-    manage.update_preferences(session, subscriber.id, name=str(form.get("name", "")),
-                              lists=lists, topics=topics)
+    try:
+        manage.update_preferences(session, subscriber.id, name=str(form.get("name", "")),
+                                  lists=lists, topics=topics, timezone=str(form.get("timezone", "")))
+    except zones.BadZone:
+        _, choices = manage.preferences(session, subscriber.id)
+        return page(request, "preferences.html", 422, token=token, subscriber=subscriber, choices=choices,
+                    saved=False, zone_groups=zones.choices(subscriber.timezone or "UTC"),
+                    zone_error="Choose your time zone from the list; nothing was changed.")
     # Post/redirect/get: a reload does not post the form again.
     return RedirectResponse(f"/preferences/{token}?saved=1", status_code=303)
 
@@ -112,7 +119,7 @@ def erase_submit(request: Request, token: str, confirm: str = Form(""),
         _, choices = manage.preferences(session, subscriber.id)
         return page(request, "preferences.html", 422, token=token, subscriber=subscriber,
                     choices=choices, saved=False,
-                    erase_error="Tick the box to confirm that everything should be deleted.")
+                    zone_groups=zones.choices(subscriber.timezone or "UTC"), erase_error="Tick the box to confirm that everything should be deleted.")
     manage.erase(session, subscriber.id)
     return page(request, "message.html", title="Your data is deleted",
                 message="We deleted your address and everything about it. We keep only a "

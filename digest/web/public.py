@@ -28,6 +28,7 @@ from digest.subscribers.addresses import BadAddress, normalise_email
 from digest.subscribers.notify import Notify
 from digest.subscribers.signup import UnknownList, confirm, list_by_slug, sign_up
 from digest.subscribers.tokens import InvalidToken, Purpose, read_token
+from digest import zones
 from digest.web import csrf, origins
 from digest.web.deps import db_session, notify, page, settings
 
@@ -55,7 +56,8 @@ def _form(request: Request, digest_list: DigestList, *, status_code: int = 200, 
           values: dict | None = None):
     token = csrf.form_token(request)
     response = page(request, "signup.html", status_code, digest_list=digest_list, error=error,
-                    values=values or {}, csrf_field=csrf.FIELD, csrf_token=token)
+                    values=values or {}, csrf_field=csrf.FIELD, csrf_token=token,
+                    zone_groups=zones.choices(digest_list.timezone))
     csrf.set_cookie(response, token, secure=request.app.state.settings.public_url.startswith("https"))
     return response
 
@@ -75,8 +77,8 @@ class TooManySignUps(Exception):
 
 
 def _attempt(request: Request, session: Session, config: Settings, queue: Notify,
-             slug: str, email: str, name: str | None, topics: list[str]) -> None:
-    """Apply the limits and sign up; raises BadAddress or TooManySignUps. The
+             slug: str, email: str, name: str | None, topics: list[str], timezone: str | None = None) -> None:
+    """Apply the limits and sign up; raises BadAddress, BadZone or TooManySignUps. The
     confirmation is only queued, so the relay's state never shows in the answer."""
     limits = request.app.state.signup_limits
     if not limits.allow_ip(_client_ip(request)):
@@ -84,22 +86,22 @@ def _attempt(request: Request, session: Session, config: Settings, queue: Notify
     if not limits.allow_address(normalise_email(email)):
         log.info("sign-up for list %s: per-address limit reached", slug)
         return
-    sign_up(session, config, queue, list_slug=slug, email=email, name=name, topics=topics)
+    sign_up(session, config, queue, list_slug=slug, email=email, name=name, topics=topics, timezone=timezone)
 
 
 @router.post("/subscribe/{slug}")
 def signup_submit(request: Request, slug: str, email: str = Form(""), name: str = Form(""),
-                  topics: list[str] = Form([]), website: str = Form(""),
+                  topics: list[str] = Form([]), website: str = Form(""), timezone: str = Form(""),
                   csrf_token: str = Form(""), session: Session = Depends(db_session),
                   config: Settings = Depends(settings), queue: Notify = Depends(notify)):
     digest_list = _list_or_404(session, slug)
     csrf.check(request, csrf_token)
-    return _submitted(request, session, config, queue, digest_list, email, name, topics, website)
+    return _submitted(request, session, config, queue, digest_list, email, name, topics, website, timezone)
 
 
 @router.post("/embed/{slug}/subscribe")
 def embedded_signup(request: Request, slug: str, email: str = Form(""), name: str = Form(""),
-                    topics: list[str] = Form([]), website: str = Form(""),
+                    topics: list[str] = Form([]), website: str = Form(""), timezone: str = Form(""),
                     session: Session = Depends(db_session), config: Settings = Depends(settings),
                     queue: Notify = Depends(notify)):
     """The form the console gives out for the publisher's own pages (staff/lists.py).
@@ -113,11 +115,12 @@ def embedded_signup(request: Request, slug: str, email: str = Form(""), name: st
                      values={"email": email, "name": name, "topics": topics},
                      error="The form you used is not on a site allowed to sign people up. "
                            "You can subscribe here instead.")
-    return _submitted(request, session, config, queue, digest_list, email, name, topics, website)
+    return _submitted(request, session, config, queue, digest_list, email, name, topics, website, timezone)
 
 
 def _submitted(request: Request, session: Session, config: Settings, queue: Notify,
-               digest_list: DigestList, email: str, name: str, topics: list[str], website: str):
+               digest_list: DigestList, email: str, name: str, topics: list[str], website: str,
+               timezone: str = ""):
     """A form's sign-up, answered with a page: "check your inbox", or the form again with
     what to correct."""
     slug = digest_list.slug
@@ -125,9 +128,12 @@ def _submitted(request: Request, session: Session, config: Settings, queue: Noti
         log.info("sign-up for list %s: honeypot filled, ignored", slug)
         return page(request, "signup_done.html", digest_list=digest_list, message=ACCEPTED)
     try:
-        _attempt(request, session, config, queue, slug, email, name or None, topics)
+        _attempt(request, session, config, queue, slug, email, name or None, topics, timezone or None)
     except BadAddress as exc:
         return _form(request, digest_list, status_code=422, error=f"Please check the address: {exc}",
+                     values={"email": email, "name": name, "topics": topics, "timezone": timezone})
+    except zones.BadZone:
+        return _form(request, digest_list, status_code=422, error="Please choose your time zone from the list.",
                      values={"email": email, "name": name, "topics": topics})
     except TooManySignUps:
         return page(request, "message.html", 429, title="Please try again later", message=TOO_MANY)
@@ -138,6 +144,7 @@ class SignUpRequest(BaseModel):
     email: str = Field(max_length=320)
     name: str | None = Field(default=None, max_length=200)
     topics: list[str] = Field(default_factory=list, max_length=50)
+    timezone: str | None = Field(default=None, max_length=64, description="IANA name; default: the list's.")
 
 
 @router.post("/api/lists/{slug}/subscribe", status_code=202)
@@ -148,9 +155,11 @@ def signup_api(request: Request, slug: str, body: SignUpRequest, session: Sessio
     DIGEST_SIGNUP_ORIGINS (digest/web/origins.py)."""
     _list_or_404(session, slug)
     try:
-        _attempt(request, session, config, queue, slug, body.email, body.name, body.topics)
+        _attempt(request, session, config, queue, slug, body.email, body.name, body.topics, body.timezone)
     except BadAddress as exc:
         return JSONResponse({"detail": f"invalid email address: {exc}"}, status_code=422)
+    except zones.BadZone as exc:
+        return JSONResponse({"detail": f"timezone: {exc}"}, status_code=422)
     except TooManySignUps:
         return JSONResponse({"detail": TOO_MANY}, status_code=429)
     return {"detail": ACCEPTED}

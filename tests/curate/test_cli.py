@@ -1,12 +1,15 @@
 """The editor's commands, run through Typer's CliRunner against a real SQLite database."""
 
+import re
+from datetime import datetime, timedelta
+
 import pytest
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from digest.cli import app
 from digest.db import get_engine
-from digest.models import DigestList, Edition, Story
+from digest.models import DigestList, Edition, Story, Subscriber, Subscription
 from digest.settings import get_settings
 
 from tests.factories import sample_world
@@ -59,6 +62,27 @@ def test_lists_add_update_and_list_with_validated_input(digest, sqlite_settings)
         assert (evening.max_stories, evening.min_stories, evening.auto_approve, evening.sections,
                 evening.per_domain_cap) == (8, 3, True, [], 2)
     assert "auto-approve; all sections" in digest("lists", "list").output
+
+
+def test_a_list_delivering_in_local_time_says_when_its_first_wave_goes(digest, sqlite_settings):
+    digest("lists", "add", "morning", "--name", "Morning", "--timezone", "Europe/London")
+    refused = digest("lists", "update", "morning", "--deliver-at", "everywhere", ok=False)
+    assert "deliver_at: Input should be 'list' or 'local'" in refused.output
+    assert "first wave" not in digest("lists", "show", "morning").output
+    updated = digest("lists", "update", "morning", "--deliver-at", "local")
+    assert "07:00 Europe/London in each reader's zone" in updated.output
+    with Session(get_engine(sqlite_settings.database_url)) as session:
+        morning = session.exec(select(DigestList).where(DigestList.slug == "morning")).one()
+        reader = Subscriber(email="tokyo@example.org", timezone="Asia/Tokyo")
+        session.add(reader)
+        session.flush()
+        session.add(Subscription(subscriber_id=reader.id, list_id=morning.id, status="active"))
+        session.commit()
+    shown = digest("lists", "show", "morning").output
+    edition, first = re.search(r"next edition (\S+ \S+) UTC, first wave at (\S+ \S+) UTC", shown).groups()
+    # Tokyo's 07:00 is 22:00 (or, in London's summer, 23:00) UTC the day before London's.
+    assert datetime.fromisoformat(edition) - datetime.fromisoformat(first) in (timedelta(hours=9), timedelta(hours=8))
+    assert "error: no list 'nope'" in digest("lists", "show", "nope", ok=False).output
 
 
 def test_an_editor_shapes_a_draft_and_an_approved_edition_refuses_edits(digest, sqlite_settings):

@@ -99,9 +99,33 @@ def test_export_writes_every_subscription(session, news):
     out = io.StringIO()
     assert export_csv(session, "news", out) == 2
     lines = list(csv.reader(io.StringIO(out.getvalue())))
-    assert lines[0] == ["email", "name", "status", "topics", "created_at", "confirmed_at", "unsubscribed_at"]
+    assert lines[0] == ["email", "name", "status", "topics", "timezone", "created_at", "confirmed_at",
+                        "unsubscribed_at"]
     assert lines[1][:4] == ["a@example.org", "", "active", ""]
     assert lines[2][:4] == ["b@example.org", "Bee", "active", "world"]
+
+
+def test_a_timezone_column_sets_each_readers_zone_and_a_bad_zone_refuses_only_its_row(session, news):
+    session.add(Subscriber(email="known@example.org", name="Kay", timezone="Europe/Paris"))
+    session.commit()
+    report = import_csv(session, "news", io.StringIO(
+        "email,name,timezone\n"
+        "tokyo@example.org,Tee,Asia/Tokyo\n"
+        "mars@example.org,Em,Mars/Olympus_Mons\n"
+        "none@example.org,,\n"
+        "known@example.org,,America/New_York\n"))
+    assert outcomes(report) == [
+        (2, "added", ""),
+        (3, "skipped", "bad time zone: 'Mars/Olympus_Mons' is not a known time zone (e.g. Europe/London, UTC)"),
+        (4, "added", ""), (5, "added", "")]
+    zones = dict(session.exec(select(Subscriber.email, Subscriber.timezone)).all())
+    assert zones == {"tokyo@example.org": "Asia/Tokyo", "none@example.org": None,
+                     "known@example.org": "America/New_York"}
+    assert session.exec(select(Subscriber.name).where(Subscriber.email == "known@example.org")).one() == "Kay"
+    out = io.StringIO()
+    export_csv(session, "news", out)
+    exported = {line[0]: line[4] for line in csv.reader(io.StringIO(out.getvalue()))}
+    assert exported["tokyo@example.org"] == "Asia/Tokyo" and exported["none@example.org"] == ""
 
 
 FORMULAS = """email,name,topics

@@ -128,6 +128,16 @@ def test_preferences_page_saves_and_gives_the_data_then_erases(client, web_setti
     assert data.headers["content-disposition"].startswith("attachment")
     assert json.loads(data.text)["name"] == "Ada L."
 
+    # The time zone: any from the list, or none (each list's own); nothing else.
+    assert '<option value="" selected>' in client.get(url).text
+    client.post(url, data={"name": "Ada L.", "lists": [str(tech.id)], "timezone": "Asia/Tokyo"})
+    assert json.loads(client.get(f"{url}/data.json").text)["timezone"] == "Asia/Tokyo"
+    assert '<option value="Asia/Tokyo" selected>' in client.get(url).text
+    refused = client.post(url, data={"name": "Someone else", "lists": [], "timezone": "Mars/Base"})
+    assert refused.status_code == 422 and "nothing was changed" in refused.text
+    kept = json.loads(client.get(f"{url}/data.json").text)
+    assert (kept["timezone"], kept["name"]) == ("Asia/Tokyo", "Ada L.")
+
     assert client.post(f"{url}/erase", data={}).status_code == 422     # the box must be ticked
     gone = client.post(f"{url}/erase", data={"confirm": "yes"})
     assert gone.status_code == 200 and "deleted" in gone.text

@@ -93,3 +93,39 @@ def test_limits_are_shared_through_redis(tmp_path, web_settings, smtp_server, re
                  one.post("/api/lists/tech-and-science/subscribe", json={"email": "r3@example.org"}).status_code]
     assert codes == [202, 202, 429]
     assert sorted(m["To"] for m in arrived(smtp_server, 2)) == ["r1@example.org", "r2@example.org"]
+
+
+def local_time(session, slug: str = "tech-and-science") -> None:
+    from digest.models import DigestList
+    digest_list = session.exec(select(DigestList).where(DigestList.slug == slug)).one()
+    digest_list.deliver_at, digest_list.timezone = "local", "Europe/London"
+    session.add(digest_list)
+    session.commit()
+
+
+def test_a_local_time_list_asks_for_the_readers_zone_defaulting_to_its_own(client, smtp_server, sqlite_session):
+    assert 'name="timezone"' not in client.get("/subscribe/tech-and-science").text  # a list-time list
+    local_time(sqlite_session)
+    form = client.get("/subscribe/tech-and-science").text
+    assert '<optgroup label="Asia">' in form and '<option value="Europe/London" selected>' in form
+    sign_up(client, email="tokyo@example.org", timezone="Asia/Tokyo")
+    sign_up(client, email="london@example.org", timezone="Europe/London")
+    zones = dict(sqlite_session.exec(select(Subscriber.email, Subscriber.timezone).where(
+        Subscriber.email.in_(["tokyo@example.org", "london@example.org"]))).all())
+    # The list's own zone is kept as none: the reader follows the list if it moves.
+    assert zones == {"tokyo@example.org": "Asia/Tokyo", "london@example.org": None}
+
+
+def test_a_zone_not_in_the_database_is_refused_with_the_form_again(client, smtp_server, sqlite_session):
+    local_time(sqlite_session)
+    answer = sign_up(client, email="mars@example.org", timezone="Mars/Olympus_Mons")
+    assert answer.status_code == 422 and "choose your time zone from the list" in answer.text
+    assert 'value="mars@example.org"' in answer.text
+    refused = client.post("/api/lists/tech-and-science/subscribe",
+                          json={"email": "mars@example.org", "timezone": "Mars/Olympus_Mons"})
+    assert refused.status_code == 422 and "'Mars/Olympus_Mons' is not a known time zone" in refused.json()["detail"]
+    assert sqlite_session.exec(select(Subscriber).where(Subscriber.email == "mars@example.org")).first() is None
+    assert client.post("/api/lists/tech-and-science/subscribe",
+                       json={"email": "berlin@example.org", "timezone": "Europe/Berlin"}).status_code == 202
+    assert sqlite_session.exec(select(Subscriber.timezone).where(
+        Subscriber.email == "berlin@example.org")).one() == "Europe/Berlin"

@@ -9,6 +9,8 @@ from fastapi import APIRouter, Depends, Request
 from sqlmodel import Session, select
 
 from digest.models import DigestList, StaffUser
+from digest.schedule import next_slot
+from digest.send import waves
 from digest.settings import Settings
 from digest.subscribers.signup import UnknownList, list_by_slug
 from digest.web.deps import db_session, templates
@@ -29,7 +31,8 @@ def embed_snippet(settings: Settings, digest_list: DigestList) -> str:
 @router.get("/lists")
 def lists_page(request: Request, user: StaffUser = Depends(anyone), session: Session = Depends(db_session)):
     lists = session.exec(select(DigestList).order_by(DigestList.name)).all()
-    return staff_page(request, "lists.html", lists=lists)
+    return staff_page(request, "lists.html", lists=lists,
+                      upcoming={l.id: next_slot(session, l) for l in lists if waves.is_local(l)})
 
 
 def _list_page(request: Request, session: Session, slug: str, name: str, context: Callable[[DigestList], dict]):

@@ -14,7 +14,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from digest.db import get_engine
-from digest.models import Edition, Subscription
+from digest.models import DigestList, Edition, Subscriber, Subscription
 from digest.sample import DATA, write_feeds
 from tests.ingest.feed_server import FeedServer, Reply
 from tests.web.staff.conftest import make_api
@@ -57,6 +57,22 @@ def test_lists_show_their_confirmed_subscribers_and_next_send(api, database_url)
     next_send = datetime.fromisoformat(schedule["next_send_at"])
     assert datetime.now(UTC) < next_send <= datetime.now(UTC) + timedelta(days=1)
     assert f"{next_send.astimezone(ZoneInfo('America/New_York')):%H:%M}" == schedule["send_time"] == "09:00"
+    assert schedule["deliver_at"] == "list" and datetime.fromisoformat(schedule["first_wave_at"]) == next_send
+    with Session(get_engine(database_url)) as session:  # local-time delivery, a reader in Tokyo
+        digest_list = session.get(DigestList, one["id"])
+        digest_list.deliver_at = "local"
+        reader = session.exec(select(Subscriber).join(Subscription, Subscription.subscriber_id == Subscriber.id)
+                              .where(Subscription.list_id == one["id"], Subscription.status == "active")).first()
+        reader.timezone = "Asia/Tokyo"
+        session.add_all([digest_list, reader])
+        session.commit()
+        email = reader.email
+    local = client.get("/api/lists/tech-and-science", headers=auth["ops"]).json()["schedule"]
+    first_wave = datetime.fromisoformat(local["first_wave_at"])
+    assert local["deliver_at"] == "local" and datetime.now(UTC) < first_wave
+    assert f"{first_wave.astimezone(ZoneInfo('Asia/Tokyo')):%H:%M}" == "09:00"
+    hits = client.get("/api/subscribers", params={"q": email}, headers=auth["ops"]).json()
+    assert [hit["timezone"] for hit in hits] == ["Asia/Tokyo"]
     missing = client.get("/api/lists/nope", headers=auth["editor"])
     assert missing.status_code == 404 and missing.json() == {"detail": "no list 'nope'"}
     assert client.get("/api/lists").status_code == 401

@@ -62,3 +62,37 @@ def test_an_unknown_list_is_named(signed_in):
     assert page.status_code == 200 and page.url.path == "/staff/lists"
     assert "There is no list &#39;no-such-list&#39;." in page.text
 
+
+
+def test_a_local_time_list_shows_its_first_wave_and_its_send_page_the_waves_left(signed_in, web_settings,
+                                                                                 sqlite_session):
+    from datetime import timedelta
+
+    from sqlmodel import select
+
+    from digest.models import Delivery, DigestList, Subscriber, Subscription, utcnow
+    from digest.send.service import start_send
+    from tests.factories import approved_edition, sample_world
+
+    morning = sample_world(sqlite_session, web_settings)["morning-briefing"]
+    client, _ = signed_in("ops")
+    assert "first wave" not in client.get("/staff/lists").text
+    morning.deliver_at = "local"
+    reader = sqlite_session.exec(select(Subscriber).join(Subscription).where(
+        Subscription.list_id == morning.id, Subscription.status == "active")).first()
+    reader.timezone = "Pacific/Auckland"
+    sqlite_session.add_all([morning, reader])
+    sqlite_session.commit()
+    page = client.get("/staff/lists").text
+    assert "in each reader's zone" in html.unescape(page)
+    assert re.search(r"first wave at \d{4}-\d\d-\d\d \d\d:\d\d UTC", page)
+
+    edition = approved_edition(sqlite_session, sqlite_session.get(DigestList, morning.id))
+    start_send(sqlite_session, web_settings, edition.id)
+    later = utcnow() + timedelta(hours=3)  # every reader's wave still ahead, whatever the clock says
+    for delivery in sqlite_session.exec(select(Delivery).where(Delivery.edition_id == edition.id)).all():
+        delivery.not_before = later
+        sqlite_session.add(delivery)
+    sqlite_session.commit()
+    send_page = client.get(f"/staff/editions/{edition.id}/send").text
+    assert f"wait for a later wave, the next at {later:%Y-%m-%d %H:%M} UTC" in send_page

@@ -63,7 +63,7 @@ def test_a_subscriber_page_shows_their_delivery_history(signed_in, web_settings,
     client, _ = signed_in("ops")
     page = client.get(f"/staff/subscribers/{ada.id}")
     assert f"#{edition.id}" in page.text and ">sent<" in page.text
-    assert "Morning Briefing" in page.text
+    assert "Morning Briefing" in page.text and "time zone: each list&#39;s own" in page.text
 
 
 def test_the_api_drives_a_draft_from_reorder_to_sent(web_settings, sqlite_session, staff, client, smtp_server):

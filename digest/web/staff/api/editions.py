@@ -148,6 +148,8 @@ def progress_json(session: Session, edition_id: int) -> dict:
             "bounced": p.count("bounced"), "failed": p.count("failed"), "rate": round(p.rate, 2),
             "problem": p.problem, "repeats_over_cap": p.repeats_over_cap,
             "subject_test": p.subject_test.as_dict() if p.subject_test else None,
+            "waiting": p.waiting,
+            "next_wave": None if p.next_wave is None else p.next_wave.isoformat(),
             "eta_seconds": None if p.eta_seconds is None else round(p.eta_seconds),
             "percent": 100 if p.total and not p.left else (round(100 * done / p.total) if p.total else 0)}
 

@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 from digest.curate.editions import build_draft, slot_for, todays_slot
 from digest.curate.lists import all_lists, get_list
 from digest.models import DigestList, Edition, StaffUser, Subscription, SubscriptionStatus, utcnow
+from digest.schedule import next_slot
 from digest.web.deps import db_session
 from digest.web.staff.api.common import anyone, api_router, editor_only, refusals
 from digest.web.staff.api.editions import edition_json
@@ -41,7 +42,8 @@ def _lists_json(session: Session, lists: list[DigestList]) -> list[dict]:
                                      "freshness_hours", "per_source_cap", "per_domain_cap"}),
              "subscribers": counts.get(d.id, 0),
              "schedule": {"send_time": d.send_time, "timezone": d.timezone, "auto_approve": d.auto_approve,
-                          "next_send_at": next_send_at(d, now)}}
+                          "next_send_at": next_send_at(d, now), "deliver_at": d.deliver_at,
+                          "first_wave_at": next_slot(session, d, now).first_wave}}
             for d in lists]
 
 

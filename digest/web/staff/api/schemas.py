@@ -61,6 +61,9 @@ class Progress(BaseModel):
     failed: int
     rate: float = Field(description="Messages a second over the last minutes.")
     problem: str | None = Field(description="Why the send is not moving, if it is not.")
+    waiting: int = Field(description="Deliveries of a local-time send waiting for a later wave "
+                                     "(counted in `left` too).")
+    next_wave: datetime | None = Field(description="When the next of those waves goes out (UTC).")
     eta_seconds: int | None
     percent: int
     repeats_over_cap: int = Field(0, description="Readers who got a story again from another list "
@@ -92,6 +95,7 @@ class SubscriberHit(BaseModel):
     id: int
     email: str
     name: str | None
+    timezone: str | None = Field(description="IANA name; null: each list's own zone.")
 
 
 class ImportRow(BaseModel):
@@ -111,6 +115,10 @@ class Schedule(BaseModel):
     timezone: str
     next_send_at: datetime = Field(description="The next slot, in UTC.")
     auto_approve: bool
+    deliver_at: str = Field(description="list: everyone at the send time in the list's zone; "
+                                        "local: in each reader's own zone, in waves.")
+    first_wave_at: datetime = Field(description="When the next edition starts going out (UTC): the slot, "
+                                                "or for local delivery the earliest reader's send time.")
 
 
 class ListOut(BaseModel):

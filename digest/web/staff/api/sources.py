@@ -106,7 +106,7 @@ def search_subscribers(q: str, user: StaffUser = Depends(ops_only), session: Ses
     pattern = f"%{q.strip().lower()}%"
     rows = session.exec(select(Subscriber).where(or_(Subscriber.email.like(pattern), Subscriber.name.ilike(pattern)))
                         .order_by(Subscriber.email).limit(100)).all()
-    return [{"id": s.id, "email": s.email, "name": s.name} for s in rows]
+    return [{"id": s.id, "email": s.email, "name": s.name, "timezone": s.timezone} for s in rows]
 
 
 @router.post("/lists/{slug}/subscribers/import", response_model=ImportReport, responses=refusals(403, 404))
