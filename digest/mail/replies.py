@@ -48,10 +48,15 @@ MAILBOX_FULL = frozenset({"5.2.2"})
 # What reply texts say, for the codes above and for servers that give no enhanced code.
 # The sender is checked first: "Sender address rejected: User unknown" is about our
 # address, not the recipient's, and suppressing every recipient for it would be a disaster.
+# Postfix ("in reply to MAIL FROM command") and Exim ("after MAIL FROM:") name the command a
+# quoted reply answered; one to MAIL FROM is about our sender whatever it says.
 _SENDER_TEXT = re.compile(r"sender (address )?(rejected|refused|unknown|verif)|sender verify|"
-                          r"verification failed for", re.IGNORECASE)
+                          r"verification failed for|domain of sender|"
+                          r"(in reply to|after) mail from", re.IGNORECASE)
 _POLICY_TEXT = re.compile(
     r"relay(ing)? (access )?(denied|not permitted|prohibited)|not permitted to relay|spam|"
+    r"(unable|not allowed) to relay|\b(dmarc|spf|dkim)\b|rate ?limit|throttl|greylist|graylist|"
+    r"too many (connections|messages|recipients|sessions|concurrent)|client host rejected|"
     r"blocked|block ?list|black ?list|\b(rbl|dnsbl)\b|policy|reputation|prohibit|"
     r"authentication (required|failed)|not authori[sz]ed|not accepting (mail|messages) from|"
     r"will not accept",
@@ -68,9 +73,11 @@ _MAILBOX_TEXT = re.compile(
     r"does ?n[o']t exist|does not have an? (final )?(e-?mail )?(delivery point|account)|"
     r"unknown or illegal user|illegal (user|recipient)|invalid (recipient|mailbox|address|user|"
     r"final delivery)|not a valid (user|mailbox|recipient|address)|recipient (address )?rejected|"
-    r"recipient (not found|does not exist)|unrouteable address|"
+    r"recipient (not found|does not exist)|unroute?able (mail )?(address|domain)|recipnotfound|"
+    r"name or service not known|domain must exist|no (valid )?mx (record|host)|"
+    r"(account|mailbox)\b.{0,40}\b(is|has been) (disabled|suspended|deactivated|closed)|"
     r"account (has been |is |was )?(disabled|closed|discontinued|deactivated|terminated|"
-    r"removed|deleted|inactive|expired)|(doesn't|does not) have an? [\w.-]+ account|"
+    r"removed|deleted|inactive|expired|suspended)|(doesn't|does not) have an? [\w.-]+ account|"
     r"not listed in (the )?(domino|public name|address book)|no longer (valid|active|in use|exists)|"
     r"(host|domain)( name)? not found(?!,? try again)|unknown (host|domain)|host unknown|"
     r"no matches to nameserver query|did not exactly match|mailbox has moved|"
@@ -78,10 +85,14 @@ _MAILBOX_TEXT = re.compile(
     r"n'existe pas|(utilisateur|destinataire|adresse) inconnue?|existiert nicht|"
     r"(benutzer|empf(ae|ä)nger|adresse) unbekannt|no existe|usuario desconocido|inexistente|"
     r"sconosciut[oa]|non esiste|onbekende (gebruiker|ontvanger)|bestaat niet|"
-    r"usu(á|a)rio desconhecido|n(ã|a)o existe", re.IGNORECASE)
+    r"usu(á|a)rio desconhecido|n(ã|a)o existe|"
+    r"не существует|нет такого (пользователя|ящика|адреса)|пользователь не найден|"
+    r"(用户|用戶|帐户|帳戶|账户|账号|邮箱|郵箱|收件人)(名)?不存在|存在しません|宛先不明", re.IGNORECASE)
 _FULL_TEXT = re.compile(
     r"(mail ?box|mail ?folder|in ?box|storage)( is)? (full|over)|over ?quota|quota|"
     r"insufficient (storage|disk)|(mail ?box|disk) space not enough|full mailbox|"
+    r"not enough (storage|disk|space)|no space left|exceeded (its |the )?storage|"
+    r"storage (allocation|space)|too many messages (in|on)|ящик переполнен|(邮箱|郵箱)(已满|空间不足)|"
     r"postfach (ist )?voll|bo(î|i)te (aux lettres )?(est )?pleine|buz(ó|o)n (est(á|a) )?lleno|"
     r"casella (di posta )?piena|mailbox (is )?vol|caixa (postal )?(est(á|a) )?cheia",
     re.IGNORECASE)
@@ -92,18 +103,24 @@ _SYSTEM_TEXT = re.compile(
     r"connection (refused|reset|lost|timed out)|could not (connect|find a gateway)|"
     r"unable to (connect|transfer)|temporar|try again|expired|no answer|failed \d+ attempts|"
     r"maximum delivery attempts|queue (period|lifetime|time)|too long in (the )?queue|"
-    r"not (been )?collected|processing error|while being processed", re.IGNORECASE)
+    r"not (been )?collected|processing error|while being processed|temp_failure|"
+    r"connection (was )?(dropped|closed)|could not initiate|not unique|ambiguous|"
+    r"retry (time|timeout)|(multiple|several|too many) (retries|attempts)|"
+    r"(in|on) the queue (too long|for)|(did not|didn't) respond|no response", re.IGNORECASE)
 _TEXTS = (_SENDER_TEXT, _POLICY_TEXT, _SIZE_TEXT, _MAILBOX_TEXT, _FULL_TEXT, _SYSTEM_TEXT)
 
 
 def _gone_despite_policy_code(text: str) -> bool:
     """Some servers (Yandex: "550 5.7.1 No such user!") say a mailbox is gone with a policy
-    code; only words that say nothing of denial or rejection count then."""
-    return bool(_MAILBOX_TEXT.search(text)) and not (
-        _POLICY_TEXT.search(text) or _DENIED.search(text))
+    code; only words that say nothing of denial or rejection count then. Postfix's frame
+    "Recipient address rejected:" is no denial: the words after it say why."""
+    why = _RECIPIENT_FRAME.sub(" ", text)
+    return bool(_MAILBOX_TEXT.search(why)) and not (
+        _POLICY_TEXT.search(why) or _DENIED.search(why))
 
 
 _DENIED = re.compile(r"denied|reject|refused|not allowed", re.IGNORECASE)
+_RECIPIENT_FRAME = re.compile(r"recipient address rejected:", re.IGNORECASE)
 
 
 def explains(text: str) -> bool:
