@@ -50,13 +50,16 @@ MAILBOX_FULL = frozenset({"5.2.2"})
 # address, not the recipient's, and suppressing every recipient for it would be a disaster.
 # Postfix ("in reply to MAIL FROM command") and Exim ("after MAIL FROM:") name the command a
 # quoted reply answered; one to MAIL FROM is about our sender whatever it says.
-_SENDER_TEXT = re.compile(r"sender (address )?(rejected|refused|unknown|verif)|sender verify|"
+_SENDER_TEXT = re.compile(r"sender (address |was |is )?(rejected|refused|unknown|verif)|sender verify|"
                           r"verification failed for|domain of sender|"
                           r"(in reply to|after) mail from", re.IGNORECASE)
 _POLICY_TEXT = re.compile(
     r"relay(ing)? (access )?(denied|not permitted|prohibited)|not permitted to relay|spam|"
     r"(unable|not allowed) to relay|\b(dmarc|spf|dkim)\b|rate ?limit|throttl|greylist|graylist|"
     r"too many (connections|messages|recipients|sessions|concurrent)|client host rejected|"
+    r"(does|do) not relay|dynamic(ally)?[- ]assigned|reverse (dns|lookup|hostname)|\bptr\b|"
+    r"\b(your|sending|client|sender'?s?) ip\b|\b(pbl|sbl|xbl|sorbs)\b|service (is )?unavailable|"
+    r"helo command rejected|my name was rejected|"
     r"blocked|block ?list|black ?list|\b(rbl|dnsbl)\b|policy|reputation|prohibit|"
     r"authentication (required|failed)|not authori[sz]ed|not accepting (mail|messages) from|"
     r"will not accept",
@@ -73,9 +76,10 @@ _MAILBOX_TEXT = re.compile(
     r"does ?n[o']t exist|does not have an? (final )?(e-?mail )?(delivery point|account)|"
     r"unknown or illegal user|illegal (user|recipient)|invalid (recipient|mailbox|address|user|"
     r"final delivery)|not a valid (user|mailbox|recipient|address)|recipient (address )?rejected|"
-    r"recipient (not found|does not exist)|unroute?able (mail )?(address|domain)|recipnotfound|"
+    r"recipient (not found|does not exist)|unroute?able (mail )?(address|domain)|recip(ient)?notfound|"
     r"name or service not known|domain must exist|no (valid )?mx (record|host)|"
     r"(account|mailbox)\b.{0,40}\b(is|has been) (disabled|suspended|deactivated|closed)|"
+    r"user (is |has been )?(suspended|disabled|deactivated)|"
     r"account (has been |is |was )?(disabled|closed|discontinued|deactivated|terminated|"
     r"removed|deleted|inactive|expired|suspended)|(doesn't|does not) have an? [\w.-]+ account|"
     r"not listed in (the )?(domino|public name|address book)|no longer (valid|active|in use|exists)|"
@@ -107,6 +111,9 @@ _SYSTEM_TEXT = re.compile(
     r"connection (was )?(dropped|closed)|could not initiate|not unique|ambiguous|"
     r"retry (time|timeout)|(multiple|several|too many) (retries|attempts)|"
     r"(in|on) the queue (too long|for)|(did not|didn't) respond|no response", re.IGNORECASE)
+# A mailbox that is only away for now ("mailbox temporarily unavailable", "account
+# temporarily disabled") is not gone, whatever else the text says.
+_FOR_NOW_TEXT = re.compile(r"(mail ?box|account|user|recipient|address)( is)? temporar", re.IGNORECASE)
 _TEXTS = (_SENDER_TEXT, _POLICY_TEXT, _SIZE_TEXT, _MAILBOX_TEXT, _FULL_TEXT, _SYSTEM_TEXT)
 
 
@@ -162,7 +169,7 @@ def judge(code: int, text: str, stage: Stage, recipient: str | None = None,
         return Rejected(reason, relay=False, **details)
     if _POLICY_TEXT.search(text):
         return Rejected(reason, relay=True, **details)
-    if _MAILBOX_TEXT.search(text):
+    if _MAILBOX_TEXT.search(text) and not _FOR_NOW_TEXT.search(text):
         return Bounce(reason, **details)
     if _SYSTEM_TEXT.search(text):
         return Rejected(reason, relay=False, **details)

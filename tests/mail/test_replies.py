@@ -50,6 +50,9 @@ RCPT, CONTENT, MAIL, DATA = Stage.RCPT, Stage.CONTENT, Stage.MAIL, Stage.DATA
     (554, "No MX record found for domain x.example", RCPT, Bounce, None),
     (554, "The account you are writing to has been suspended", RCPT, Bounce, None),
     (554, "Account suspended", RCPT, Bounce, None),
+    (554, "User suspended: x@example.net", RCPT, Bounce, None),
+    (554, "5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup", RCPT,
+     Bounce, None),
     # ... in Russian, Chinese and Japanese.
     (554, "Адрес x@example.net не существует", RCPT, Bounce, None),
     (554, "收件人不存在", RCPT, Bounce, None),
@@ -95,6 +98,10 @@ RCPT, CONTENT, MAIL, DATA = Stage.RCPT, Stage.CONTENT, Stage.MAIL, Stage.DATA
     (550, "Too many connections from your host", RCPT, Rejected, True),
     (550, "Greylisted: come back in five minutes", RCPT, Rejected, True),
     (550, "Client host rejected: cannot find your reverse hostname", RCPT, Rejected, True),
+    (550, "Hotmail does not relay dynamically-assigned IP ranges", RCPT, Rejected, True),
+    (553, "Mail rejected because your IP is in the PBL", RCPT, Rejected, True),
+    (550, "5.0.0 Service unavailable", RCPT, Rejected, True),
+    (550, "<mx.example.org>: Helo command rejected: Host not found", RCPT, Rejected, True),
     # ... about this message only: it fails, and it does not count towards stopping the send.
     (554, "Too many hops 26 (25 max)", RCPT, Rejected, False),
     (550, "Name service error for domain x.example: Host not found, try again", RCPT, Rejected,
@@ -108,6 +115,8 @@ RCPT, CONTENT, MAIL, DATA = Stage.RCPT, Stage.CONTENT, Stage.MAIL, Stage.DATA
      False),
     (550, "Unable to deliver the message after multiple retries", RCPT, Rejected, False),
     (550, "The message has been in the queue too long", RCPT, Rejected, False),
+    (550, "Mailbox temporarily unavailable", RCPT, Rejected, False),
+    (554, "The recipient account is temporarily disabled", RCPT, Rejected, False),
     (554, "5.0.0 Exceeded maximum inbound message size", CONTENT, Rejected, False),
     (552, "5.3.4 Message size exceeds fixed maximum message size", CONTENT, Rejected, False),
     (552, "5.2.3 Message too big", CONTENT, Rejected, False),
@@ -126,6 +135,8 @@ RCPT, CONTENT, MAIL, DATA = Stage.RCPT, Stage.CONTENT, Stage.MAIL, Stage.DATA
     (550, "SMTP error from remote mail server after MAIL FROM:<b@example.com>: 550 no such user",
      RCPT, Rejected, True),
     (550, "Domain of sender address b@example.com does not exist", RCPT, Rejected, True),
+    (550, "Connected to 192.0.2.1 but sender was rejected. Remote host said: 553 no such user",
+     RCPT, Rejected, True),
     (554, "5.5.1 Error: no valid recipients", DATA, Rejected, True),
 ])
 def test_each_reply_means_what_it_says(code, text, stage, kind, relay):
