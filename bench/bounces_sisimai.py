@@ -22,6 +22,12 @@ are split in two halves by a hash of their bytes: rules are tuned looking at the
 Prints, per MTA family (Sisimai's `smtpagent`) and overall, per half: hard bounces found,
 other failures called hard, complaints found, non-bounces ignored, crashes; with --verbose
 every disagreement with our reason and Sisimai's.
+
+Then the wordings: each phrase of the lists Sisimai keeps per reason (Sisimai/Reason/*.pm,
+read from the installed module, the phrases of real bounces its authors gathered) goes
+through our reply classifier alone (`judge`), as a 554 reply for the hard reasons (554 is
+no mailbox verdict by itself) and as a 550 for the others (which RFC 5321 would make a
+mailbox verdict): so each phrase has to carry the verdict on its own.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import re
 import subprocess
 import sys
 import tarfile
@@ -42,6 +49,8 @@ from bounces import flufl_data, pct  # noqa: E402  (bench/bounces.py, which sets
 
 from digest.bounces.classify import classify  # noqa: E402
 from digest.bounces.findings import Finding, Kind  # noqa: E402
+from digest.mail.errors import Bounce  # noqa: E402
+from digest.mail.replies import Stage, judge  # noqa: E402
 
 #: Sisimai's reasons (Sisimai::Reason::*) as our kinds. Hard is what RFC 3463 and our
 #: policy call the address's own fault, for good: it does not exist, its domain does not,
@@ -202,6 +211,39 @@ def _print(scores: dict[tuple[str, str], Score]) -> None:
               f"{pct(s.right['ignore'], s.seen['ignore']):>14}{s.crashes:>8}")
 
 
+def wordings(verbose: bool) -> None:
+    """How our reply classifier reads the phrases of each of Sisimai's reasons."""
+    where = subprocess.run(["perl", "-MSisimai", "-e", 'print $INC{"Sisimai.pm"}'], check=True,
+                           capture_output=True, text=True).stdout
+    right, seen = Counter(), Counter()
+    print(f"\n{'Sisimai reason':18}{'our kind':10}{'read so':>10}")
+    for module in sorted((Path(where).with_suffix("") / "Reason").glob("*.pm")):
+        wanted = REASONS.get(module.stem.lower(), Kind.SOFT)
+        phrases = _phrases(module.read_text(errors="replace"))
+        if wanted not in (Kind.HARD, Kind.SOFT) or not phrases:
+            continue
+        wrong = [phrase for phrase in phrases
+                 if isinstance(judge(554 if wanted is Kind.HARD else 550, phrase, Stage.RCPT),
+                               Bounce) != (wanted is Kind.HARD)]
+        right[wanted] += len(phrases) - len(wrong)
+        seen[wanted] += len(phrases)
+        print(f"{module.stem:18}{wanted:10}{len(phrases) - len(wrong):>5}/{len(phrases)}")
+        if verbose and wrong:
+            print("\n".join(f"    read otherwise: {phrase!r}" for phrase in wrong))
+    print(f"hard phrases read hard: {pct(right[Kind.HARD], seen[Kind.HARD])}; other phrases "
+          f"read hard: {pct(seen[Kind.SOFT] - right[Kind.SOFT], seen[Kind.SOFT])}")
+
+
+def _phrases(source: str) -> list[str]:
+    """The quoted strings of a reason module's `state $index = [...]` list."""
+    block = re.search(r"state \$index = \[(.*?)\];", source, re.DOTALL)
+    if not block:
+        return []
+    body = re.sub(r"#[^'\"\n]*$", "", block.group(1), flags=re.MULTILINE)
+    return [(single or double).replace("\\'", "'") for single, double in
+            re.findall(r"'((?:[^'\\]|\\.)*)'|\"((?:[^\"\\]|\\.)*)\"", body)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "digest-bench")
@@ -211,6 +253,7 @@ def main() -> None:
     args = parser.parse_args()
     folders = fetch(args.cache) | {str(folder): folder for folder in args.extra}
     judge_all(mails(folders), args.verbose)
+    wordings(args.verbose)
 
 
 if __name__ == "__main__":
