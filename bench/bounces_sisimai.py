@@ -45,12 +45,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bounces import flufl_data, pct  # noqa: E402  (bench/bounces.py, which sets sys.path)
+from bounces import flufl_data, pct
 
-from digest.bounces.classify import classify  # noqa: E402
-from digest.bounces.findings import Finding, Kind  # noqa: E402
-from digest.mail.errors import Bounce  # noqa: E402
-from digest.mail.replies import Stage, judge  # noqa: E402
+from digest.bounces.classify import classify
+from digest.bounces.findings import Finding, Kind
+from digest.mail.errors import Bounce
+from digest.mail.replies import Stage, judge
 
 #: Sisimai's reasons (Sisimai::Reason::*) as our kinds. Hard is what RFC 3463 and our
 #: policy call the address's own fault, for good: it does not exist, its domain does not,
@@ -149,7 +149,7 @@ def judge_all(items: list[Mail], verbose: bool) -> None:
         try:
             findings = classify(mail.path.read_bytes())
             crashed = any(f.reason.startswith("unreadable mail") for f in findings)
-        except Exception as error:  # counted: the target is none
+        except Exception as error:  # noqa: BLE001 (counted: the target is none)
             findings, crashed = [], True
             disagreements.append(f"{mail.path.name}: crashed: {error!r}")
         rows = mail.labels or [{"recipient": "", "reason": "none", "status": "", "agent": "none"}]

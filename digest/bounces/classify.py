@@ -15,7 +15,13 @@ from digest.bounces.autoreply import is_auto_reply
 from digest.bounces.complaints import complaint, feedback_fields
 from digest.bounces.failures import failures
 from digest.bounces.findings import Finding, Kind
-from digest.bounces.mailtext import first_address, header, original_message_id, parse, report_text
+from digest.bounces.mailtext import (
+    first_address,
+    header,
+    original_message_id,
+    parse,
+    report_text,
+)
 from digest.bounces.ses_mail import ses_findings
 from digest.bounces.unsubscribe import unsubscribe_request
 

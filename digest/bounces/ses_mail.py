@@ -14,8 +14,7 @@ from email.message import Message
 
 from digest.bounces.findings import Finding
 from digest.bounces.mailtext import header, part_text
-from digest.bounces.providers import HookError
-from digest.bounces.providers import ses
+from digest.bounces.providers import HookError, ses
 
 _KINDS = ("Bounce", "Complaint")
 
