@@ -90,17 +90,27 @@ _CONTENT_TEXT = _any(
     r"infected", r"malware", r"(illegal|prohibited|executable|forbidden) attachment",
     r"protocol violation")
 _MAILBOX_TEXT = _any(
-    r"user unknown", r"unknown (user|recipient|local part|mailbox|address)",
+    r"user unknown", r"unknown (virtual )?(user|recipient|local[- ]part|mailbox|address|"
+    r"e-?mail address)", r"addresses were unknown",
+    r"(user|recipient|mailbox|account) \S+ (was )?not found", r"@[\w.-]+>? not found",
+    r"(user|recipient|mailbox|address) (does )?not exist", r"(address|mailbox) not present",
+    r"(e-?mail )?address could not be found", r"(e-?mail )?name is not found",
+    r"not (a known|an active) (user|address)", r"user not active", r"recipient not ok",
+    r"not (a )?local (address|user)", r"recipient is not local", r"bad[-_ ](recipient|address)",
+    r"bad ?rcpt ?to|valid ?rcpt ?to|badrecipientto", r"envelope recipient",
+    r"no (account|mail ?box) (by that name|available)", r"no one at this address",
+    r"no longer accepts mail", r"missing home directory", r"archived recipient",
+    r"can't accept user", r"rejected recipients", r"in (the )?name directory", r"nessun utente",
     r"(user|addressee|recipient|mailbox|address)( name)? (is )?(not known|unknown|not found|"
     r"not recogni[sz]ed|not valid|invalid)", r"no such (user|mailbox|recipient|account|address|"
     r"person|domain)", r"no mailbox", r"mailbox (unavailable|not found|does not exist|is disabled|"
-    r"is inactive|is frozen)", r"does ?n[o']t exist", r"may not exist",
+    r"is inactive|is frozen)", r"mailbox( \S+)? (is )?unavailable", r"does ?n[o']t exist", r"may not exist",
     r"does not have an? (final )?(e-?mail )?(delivery point|account)",
     r"unknown or illegal user", r"illegal (user|recipient)",
     r"invalid (recipient|mailbox|address|user|final delivery)",
     r"not a valid (user|mailbox|recipient|address)", r"recipient (address )?rejected",
     r"recipient (not found|does not exist)", r"unroute?able (mail )?(address|domain)",
-    r"recip(ient)?notfound", r"name or service not known", r"domain must exist",
+    r"recip(ient)? ?notfound", r"name or service not known", r"domain must exist",
     r"no (valid )?mx (record|host)", r"does not accept (e-?)?mail(?! from)",
     r"(account|mailbox)\b.{0,40}\b(is|has been) (disabled|suspended|deactivated|closed)",
     r"(is |has been |currently )suspended", r"suspend the service", r"deactivated mailbox",
