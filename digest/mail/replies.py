@@ -93,7 +93,7 @@ _MAILBOX_TEXT = _any(
     r"user unknown", r"unknown (virtual )?(user|recipient|local[- ]part|mailbox|address|"
     r"e-?mail address)", r"addresses were unknown",
     r"(user|recipient|mailbox|account) \S+ (was )?not found", r"@[\w.-]+>? not found",
-    r"(user|recipient|mailbox|address) (does )?not exist", r"(address|mailbox) not present",
+    r"(user|recipient|mailbox|address) (does )?not exist", r"(address|mailbox) (is )?not present",
     r"(e-?mail )?address could not be found", r"(e-?mail )?name is not found",
     r"not (a known|an active) (user|address)", r"user not active", r"recipient not ok",
     r"not (a )?local (address|user)", r"recipient is not local", r"bad[-_ ](recipient|address)",
