@@ -245,3 +245,9 @@ def test_a_mail_that_starts_with_other_json_is_no_ses_notification():
     envelope = {"Type": "Notification", "MessageId": "m1", "Message": '{"notificationType": "Bounce"}'}
     [finding] = classify(b"From: sns@example.com\r\nSubject: x\r\n\r\n" + json.dumps(envelope).encode())
     assert finding.kind is Kind.IGNORE
+
+
+def test_a_person_complaining_in_words_is_no_feedback_report():
+    raw = (b"From: ada@example.com\r\nTo: news@example.org\r\n"
+           b"Subject: Complaint about message from your newsletter\r\n\r\nToo many mails!\r\n")
+    assert [f.kind for f in classify(raw)] == [Kind.IGNORE]
