@@ -95,17 +95,17 @@ def _count(result: Score, name: str, row: dict, findings: list[Finding]) -> None
         result.misses.append(f"{name}: expected {wanted} {address or '-'}; got {said}")
 
 
-def _pct(part: int, whole: int) -> str:
+def pct(part: int, whole: int) -> str:
     return f"{part}/{whole} ({100 * part / whole:.1f}%)" if whole else "-"
 
 
 def report(title: str, s: Score, verbose: bool) -> None:
     print(f"\n{title}")
-    print(f"  hard bounces found            {_pct(s.right['hard'], s.seen['hard'])}")
-    print(f"  other failures called hard    {_pct(s.seen['soft'] - s.right['soft'], s.seen['soft'])}")
-    print(f"  complaints found              {_pct(s.right['complaint'], s.seen['complaint'])}")
-    print(f"  unsubscribe mails found       {_pct(s.right['unsubscribe'], s.seen['unsubscribe'])}")
-    print(f"  non-bounces ignored           {_pct(s.right['ignore'], s.seen['ignore'])}")
+    print(f"  hard bounces found            {pct(s.right['hard'], s.seen['hard'])}")
+    print(f"  other failures called hard    {pct(s.seen['soft'] - s.right['soft'], s.seen['soft'])}")
+    print(f"  complaints found              {pct(s.right['complaint'], s.seen['complaint'])}")
+    print(f"  unsubscribe mails found       {pct(s.right['unsubscribe'], s.seen['unsubscribe'])}")
+    print(f"  non-bounces ignored           {pct(s.right['ignore'], s.seen['ignore'])}")
     print(f"  crashes                       {s.crashes}")
     if verbose:
         for miss in s.misses:

@@ -1,9 +1,10 @@
 """Reading a mail that came back: which recipients it is about, and what it says of each.
 
 The entry point of every door that receives mail (a pipe, a maildir, an IMAP mailbox). In
-order: a mail to our List-Unsubscribe address, a complaint report (ARF), a standard or
-non-standard delivery failure report, an auto-reply; anything else is ignored. The verdict
-on each failure comes from the one reply classifier, :func:`digest.mail.replies.judge`.
+order: a mail to our List-Unsubscribe address, a complaint report (ARF), an Amazon SES
+notification mailed by SNS, a standard or non-standard delivery failure report, an
+auto-reply; anything else is ignored. The verdict on each failure comes from the one reply
+classifier, :func:`digest.mail.replies.judge`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,14 @@ from digest.bounces.autoreply import is_auto_reply
 from digest.bounces.complaints import complaint, feedback_fields
 from digest.bounces.failures import failures
 from digest.bounces.findings import Finding, Kind
-from digest.bounces.mailtext import first_address, header, original_message_id, parse, report_text
+from digest.bounces.mailtext import (
+    first_address,
+    header,
+    original_message_id,
+    parse,
+    report_text,
+)
+from digest.bounces.ses_mail import ses_findings
 from digest.bounces.unsubscribe import unsubscribe_request
 
 log = logging.getLogger(__name__)
@@ -42,6 +50,8 @@ def _classify(raw: bytes) -> list[Finding]:
         return [request]
     if (fields := feedback_fields(message)) is not None:
         return [complaint(message, fields)]
+    if found := ses_findings(message):
+        return found
     if is_auto_reply(message):
         return [Finding(Kind.IGNORE, reason="auto-reply", return_path=return_path)]
     found = failures(message, report_text(message))

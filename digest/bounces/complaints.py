@@ -23,6 +23,10 @@ _NOT_COMPLAINTS = frozenset({"not-spam", "auth-failure", "dkim", "dmarc"})
 # ARF fields pasted as text: from a Feedback-Type line to the next blank line.
 _PASTED_FIELDS = re.compile(r"^Feedback-Type:[ \t]*[\w-]+.*?(?=\n[ \t]*\n|\Z)",
                             re.MULTILINE | re.DOTALL | re.IGNORECASE)
+# Old Hotmail loops (staff@hotmail.com) and Amazon SES's e-mail feedback forwarding
+# (complaints@email-abuse.amazonses.com) send no ARF fields: only this subject and the
+# original attached.
+_COMPLAINT_SUBJECT = re.compile(r"^complaint about message from ", re.IGNORECASE)
 # The original's headers where a loop leaves the recipient (old Hotmail JMRP), then To.
 _ORIGINAL_RECIPIENT = ("X-HmXmrOriginalRecipient", "X-Original-To", "To")
 
@@ -30,7 +34,8 @@ _ORIGINAL_RECIPIENT = ("X-HmXmrOriginalRecipient", "X-Original-To", "To")
 def feedback_fields(message: Message) -> Message | None:
     """The machine-readable fields of a complaint, or None if this is none. Besides a proper
     ARF part: a report that says it is one (report-type=feedback-report) but lost its fields
-    part, fields pasted into a text part, and SpamCop's reports (no fields at all)."""
+    part, fields pasted into a text part, SpamCop's reports and the loops that attach the
+    original under "complaint about message from" (no fields at all)."""
     for part in message.walk():
         if part.get_content_type() == "message/feedback-report":
             payload = part.get_payload()
@@ -44,7 +49,9 @@ def feedback_fields(message: Message) -> Message | None:
         if part.get_content_type() == "text/plain" and (
                 match := _PASTED_FIELDS.search(part_text(part))):
             return HeaderParser().parsestr(match.group(0))
-    if decoded_header(message, "Subject").startswith("[SpamCop"):
+    subject = decoded_header(message, "Subject")
+    if subject.startswith("[SpamCop") or (
+            _COMPLAINT_SUBJECT.match(subject) and quoted_original(message) is not None):
         return Message()
     return None
 

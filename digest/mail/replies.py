@@ -48,62 +48,132 @@ MAILBOX_FULL = frozenset({"5.2.2"})
 # What reply texts say, for the codes above and for servers that give no enhanced code.
 # The sender is checked first: "Sender address rejected: User unknown" is about our
 # address, not the recipient's, and suppressing every recipient for it would be a disaster.
-_SENDER_TEXT = re.compile(r"sender (address )?(rejected|refused|unknown|verif)|sender verify|"
-                          r"verification failed for", re.IGNORECASE)
-_POLICY_TEXT = re.compile(
-    r"relay(ing)? (access )?(denied|not permitted|prohibited)|not permitted to relay|spam|"
-    r"blocked|block ?list|black ?list|\b(rbl|dnsbl)\b|policy|reputation|prohibit|"
-    r"authentication (required|failed)|not authori[sz]ed|not accepting (mail|messages) from|"
-    r"will not accept",
-    re.IGNORECASE)
-_SIZE_TEXT = re.compile(r"too (big|large)|size (limit|exceed)|(message|maximum|max|inbound) size|"
-                        r"exceeds", re.IGNORECASE)
-# Bounce reports word "the mailbox is gone" in many ways and languages; each phrase here was
-# seen in a real report (qmail, Exim, Exchange, Domino, GroupWise, Yahoo, Gmail, ...).
-_MAILBOX_TEXT = re.compile(
-    r"user unknown|unknown (user|recipient|local part|mailbox|address)|"
+def _any(*phrases: str) -> re.Pattern[str]:
+    """One case-insensitive pattern matching any of the phrases (regular expressions)."""
+    return re.compile("|".join(phrases), re.IGNORECASE)
+
+
+# Each phrase below is the wording of real reports of several MTAs or providers (many are
+# in Sisimai's lists of reasons); bench/bounces_sisimai.py checks them against its lists.
+# Postfix ("in reply to MAIL FROM command") and Exim ("after MAIL FROM:") name the command a
+# quoted reply answered; one to MAIL FROM is about our sender whatever it says. BATV and
+# "no third-party DSNs" refuse a bounce address, which is ours too.
+_SENDER_TEXT = _any(
+    r"sender (e-?mail )?(address |was |is )?(rejected|refused|unknown|verif|invalid|empty|"
+    r"not allowed|not pre-approved)", r"sender verify", r"verification failed for",
+    r"domain of sender", r"(in reply to|after) mail from", r"(invalid|bogus|null|empty|unroutable) "
+    r"(envelope )?sender", r"sender domain is empty", r"bogus mail from", r"\bbatv\b",
+    r"third-party dsn", r"unsigned dsn", r"mail from not owned", r"senderfilter",
+    r"emetteur invalide", r"fully qualified (e-?mail )?address required", r"list of senders")
+_POLICY_TEXT = _any(
+    r"relay(ing)? (access )?(denied|not permitted|prohibited)", r"not permitted to relay",
+    r"(unable|not allowed) to relay", r"(don'?t|do not|does not|will not) relay",
+    r"not configured to relay", r"open relay", r"as a relay", r"insecure mail relay",
+    r"relaying mail", r"not a gateway", r"requires? authentication",
+    r"spam", r"\b(dmarc|spf|dkim)\b", r"rate ?limit", r"throttl", r"gr[ea]ylist",
+    r"too many (smtp )?(connections|messages|recipients|sessions|concurrent)",
+    r"connection limit", r"per (hour|minute|day)\b", r"trop de connexions", r"numerous attempts",
+    r"client host rejected", r"dynamic(ally)?[- ]assigned", r"reverse (dns|lookup|hostname)",
+    r"\bptr\b", r"\b(your|sending|client|sender'?s?) ip\b", r"\b(pbl|sbl|xbl|sorbs)\b",
+    r"service (is |currently )?unavailable", r"helo command rejected", r"my name was rejected",
+    r"blocked", r"block ?list", r"black ?list", r"\b(rbl|dnsbl)\b", r"polic(y|ies)",
+    r"reputation", r"prohibit", r"authentication (required|failed)", r"not authori[sz]ed",
+    r"not accepting (mail|messages) from", r"will not accept", r"(does not|doesn't) accept "
+    r"(e-?)?mail from", r"not accepted from", r"members-only", r"closed (mailing )?list",
+    r"not subscribed", r"not allowed to post", r"captcha", r"organi[sz]ational settings")
+_SIZE_TEXT = _any(r"too (big|large)", r"size (limit|exceed)", r"(message|maximum|max|inbound) size",
+                  r"exceeds", r"line limit", r"taille limite", r"too much mail data")
+# What the message carries: its MIME structure, a virus, an attachment type (5.6.x).
+_CONTENT_TEXT = _any(
+    r"invalid mime", r"mime (header|format|structure)", r"8-bit data", r"base64 encoding",
+    r"binary content", r"header error", r"headers? (are )?not accepted", r"virus (detected|found)",
+    r"infected", r"malware", r"(illegal|prohibited|executable|forbidden) attachment",
+    r"protocol violation")
+_MAILBOX_TEXT = _any(
+    r"user unknown", r"unknown (virtual )?(user|recipient|local[- ]part|mailbox|address|"
+    r"e-?mail address)", r"addresses were unknown",
+    r"(user|recipient|mailbox|account) \S+ (was )?not found", r"@[\w.-]+>? not found",
+    r"(user|recipient|mailbox|address) (does )?not exist", r"(address|mailbox) (is )?not present",
+    r"(e-?mail )?address could not be found", r"(e-?mail )?name is not found",
+    r"not (a known|an active) (user|address)", r"user not active", r"recipient not ok",
+    r"not (a )?local (address|user)", r"recipient is not local", r"bad[-_ ](recipient|address)",
+    r"bad ?rcpt ?to|valid ?rcpt ?to|badrecipientto", r"envelope recipient",
+    r"no (account|mail ?box) (by that name|available)", r"no one at this address",
+    r"no longer accepts mail", r"missing home directory", r"archived recipient",
+    r"can't accept user", r"rejected recipients", r"in (the )?name directory", r"nessun utente",
     r"(user|addressee|recipient|mailbox|address)( name)? (is )?(not known|unknown|not found|"
-    r"not recogni[sz]ed|not valid|invalid)|no such (user|mailbox|recipient|account|address|person|"
-    r"domain)|no mailbox|mailbox (unavailable|not found|does not exist|is disabled|is inactive)|"
-    r"does ?n[o']t exist|does not have an? (final )?(e-?mail )?(delivery point|account)|"
-    r"unknown or illegal user|illegal (user|recipient)|invalid (recipient|mailbox|address|user|"
-    r"final delivery)|not a valid (user|mailbox|recipient|address)|recipient (address )?rejected|"
-    r"recipient (not found|does not exist)|unrouteable address|"
+    r"not recogni[sz]ed|not valid|invalid)", r"no such (user|mailbox|recipient|account|address|"
+    r"person|domain)", r"no mailbox", r"mailbox (unavailable|not found|does not exist|is disabled|"
+    r"is inactive|is frozen)", r"mailbox( \S+)? (is )?unavailable", r"does ?n[o']t exist", r"may not exist",
+    r"does not have an? (final )?(e-?mail )?(delivery point|account)",
+    r"unknown or illegal user", r"illegal (user|recipient)",
+    r"invalid (recipient|mailbox|address|user|final delivery)",
+    r"not a valid (user|mailbox|recipient|address)", r"recipient (address )?rejected",
+    r"recipient (not found|does not exist)", r"unroute?able (mail )?(address|domain)",
+    r"recip(ient)? ?notfound", r"name or service not known", r"domain must exist",
+    r"no (valid )?mx (record|host)", r"does not accept (e-?)?mail(?! from)",
+    r"(account|mailbox)\b.{0,40}\b(is|has been) (disabled|suspended|deactivated|closed)",
+    r"(is |has been |currently )suspended", r"suspend the service", r"deactivated mailbox",
+    r"inactive user", r"account is locked", r"user (is |has been )?(suspended|disabled|deactivated)",
     r"account (has been |is |was )?(disabled|closed|discontinued|deactivated|terminated|"
-    r"removed|deleted|inactive|expired)|(doesn't|does not) have an? [\w.-]+ account|"
-    r"not listed in (the )?(domino|public name|address book)|no longer (valid|active|in use|exists)|"
-    r"(host|domain)( name)? not found(?!,? try again)|unknown (host|domain)|host unknown|"
-    r"no matches to nameserver query|did not exactly match|mailbox has moved|"
-    r"non-?existent (host|domain|mailbox|user|address)|"
-    r"n'existe pas|(utilisateur|destinataire|adresse) inconnue?|existiert nicht|"
-    r"(benutzer|empf(ae|ä)nger|adresse) unbekannt|no existe|usuario desconocido|inexistente|"
-    r"sconosciut[oa]|non esiste|onbekende (gebruiker|ontvanger)|bestaat niet|"
-    r"usu(á|a)rio desconhecido|n(ã|a)o existe", re.IGNORECASE)
-_FULL_TEXT = re.compile(
-    r"(mail ?box|mail ?folder|in ?box|storage)( is)? (full|over)|over ?quota|quota|"
-    r"insufficient (storage|disk)|(mail ?box|disk) space not enough|full mailbox|"
-    r"postfach (ist )?voll|bo(î|i)te (aux lettres )?(est )?pleine|buz(ó|o)n (est(á|a) )?lleno|"
-    r"casella (di posta )?piena|mailbox (is )?vol|caixa (postal )?(est(á|a) )?cheia",
-    re.IGNORECASE)
+    r"removed|deleted|inactive|expired|suspended)", r"(doesn't|does not) have an? [\w.-]+ account",
+    r"not listed in (the )?(domino|public name|address book)",
+    r"no longer (valid|active|in use|exists)", r"has been replaced by",
+    r"(host|domain)( name)? not found(?!,? try again)", r"unknown (host|domain)", r"host unknown",
+    r"no matches to nameserver query", r"did not exactly match", r"mailbox has moved",
+    r"non-?existent (host|domain|mailbox|user|address)",
+    r"n'existe pas", r"(utilisateur|destinataire|adresse) inconnue?", r"existiert nicht",
+    r"(benutzer|empf(ae|ä)nger|adresse) unbekannt", r"no existe", r"usuario desconocido",
+    r"inexistente", r"sconosciut[oa]", r"non esiste", r"onbekende (gebruiker|ontvanger)",
+    r"bestaat niet", r"usu(á|a)rio desconhecido", r"n(ã|a)o existe", r"не существует",
+    r"нет такого (пользователя|ящика|адреса)", r"пользователь не найден",
+    r"(用户|用戶|帐户|帳戶|账户|账号|邮箱|郵箱|收件人)(名)?不存在", r"存在しません", r"宛先不明")
+_FULL_TEXT = _any(
+    r"(mail ?box|mail ?folder|in ?box|storage)( is)? (full|over)", r"over ?quota", r"quota",
+    r"insufficient (storage|disk)", r"(mail ?box|disk) space not enough", r"full mailbox",
+    r"not enough (storage|disk|space)", r"enough space", r"no space left",
+    r"exceeded (its |the )?(storage|disk space limit|local limit)", r"exceeding receiving limit",
+    r"storage (allocation|space)", r"maximum allowed storage", r"space has been used up",
+    r"too many messages (in|on)", r"ящик переполнен", r"(邮箱|郵箱)(已满|空间不足)",
+    r"postfach (ist )?voll", r"bo(î|i)te (aux lettres |du destinataire )?(est )?pleine",
+    r"buz(ó|o)n (est(á|a) )?lleno", r"casella (di posta )?piena", r"mailbox (is )?vol",
+    r"caixa (postal )?(est(á|a) )?cheia")
 # Trouble on the way that says nothing about the mailbox: loops, unreachable hosts, a queue
-# that gave up, a crashed local delivery program (5.3.x, 5.4.x).
-_SYSTEM_TEXT = re.compile(
-    r"loop|too many hops|command died|timed? ?out|not (reachable|responding)|unreachable|"
-    r"connection (refused|reset|lost|timed out)|could not (connect|find a gateway)|"
-    r"unable to (connect|transfer)|temporar|try again|expired|no answer|failed \d+ attempts|"
-    r"maximum delivery attempts|queue (period|lifetime|time)|too long in (the )?queue|"
-    r"not (been )?collected|processing error|while being processed", re.IGNORECASE)
-_TEXTS = (_SENDER_TEXT, _POLICY_TEXT, _SIZE_TEXT, _MAILBOX_TEXT, _FULL_TEXT, _SYSTEM_TEXT)
+# that gave up, a crashed or misconfigured server (5.3.x, 5.4.x), an ambiguous name (X.1.4).
+_SYSTEM_TEXT = _any(
+    r"loop", r"too many hops", r"command died", r"timed? ?out", r"not (reachable|responding)",
+    r"unreachable", r"connection (refused|reset|lost|timed out)", r"could not (connect|find a "
+    r"gateway)", r"unable to (connect|transfer|resolve)", r"temporar", r"try again", r"expired",
+    r"no answer", r"failed \d+ attempts", r"maximum delivery attempts",
+    r"queue (period|lifetime|time)", r"too long in (the )?queue", r"not (been )?collected",
+    r"processing error", r"while being processed", r"temp_failure",
+    r"connection (was )?(dropped|closed)", r"could not initiate", r"not unique", r"ambiguous",
+    r"retry (time|timeout)", r"(multiple|several|too many) (retries|attempts)",
+    r"(in|on) the queue (too long|for)", r"(did not|didn't) respond", r"no response",
+    r"giving up", r"failing for a long time", r"has been delayed", r"for more than",
+    r"failed to deliver to domain", r"lookup fail", r"name server reply", r"no route to host",
+    r"config(uration)? error", r"misconfigured", r"internal (server )?error",
+    r"error (in|while) processing", r"local error", r"write error", r"interrupted system call",
+    r"can't create", r"could not load", r"operation now in progress", r"transaction failed",
+    r"system (is )?full")
+# A mailbox that is only away for now ("mailbox temporarily unavailable", "account
+# temporarily disabled") is not gone, whatever else the text says.
+_FOR_NOW_TEXT = _any(r"(mail ?box|account|user|recipient|address)( is)? temporar")
+_TEXTS = (_SENDER_TEXT, _POLICY_TEXT, _SIZE_TEXT, _CONTENT_TEXT, _MAILBOX_TEXT, _FULL_TEXT,
+          _SYSTEM_TEXT)
 
 
 def _gone_despite_policy_code(text: str) -> bool:
     """Some servers (Yandex: "550 5.7.1 No such user!") say a mailbox is gone with a policy
-    code; only words that say nothing of denial or rejection count then."""
-    return bool(_MAILBOX_TEXT.search(text)) and not (
-        _POLICY_TEXT.search(text) or _DENIED.search(text))
+    code; only words that say nothing of denial or rejection count then. Postfix's frame
+    "Recipient address rejected:" is no denial: the words after it say why."""
+    why = _RECIPIENT_FRAME.sub(" ", text)
+    return bool(_MAILBOX_TEXT.search(why)) and not (
+        _POLICY_TEXT.search(why) or _DENIED.search(why))
 
 
 _DENIED = re.compile(r"denied|reject|refused|not allowed", re.IGNORECASE)
+_RECIPIENT_FRAME = re.compile(r"recipient address rejected:", re.IGNORECASE)
 
 
 def explains(text: str) -> bool:
@@ -141,11 +211,11 @@ def judge(code: int, text: str, stage: Stage, recipient: str | None = None,
     if status is not None and status.startswith("5.7.") and not _gone_despite_policy_code(text):
         # Policy: relay access, authentication, spam, reputation: our mail as a whole.
         return Rejected(reason, relay=True, **details)
-    if _SIZE_TEXT.search(text):
+    if _SIZE_TEXT.search(text) or _CONTENT_TEXT.search(text):
         return Rejected(reason, relay=False, **details)
     if _POLICY_TEXT.search(text):
         return Rejected(reason, relay=True, **details)
-    if _MAILBOX_TEXT.search(text):
+    if _MAILBOX_TEXT.search(text) and not _FOR_NOW_TEXT.search(text):
         return Bounce(reason, **details)
     if _SYSTEM_TEXT.search(text):
         return Rejected(reason, relay=False, **details)

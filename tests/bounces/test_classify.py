@@ -228,3 +228,26 @@ def test_a_forwarded_complaint_names_the_original_inside_the_report():
     [finding] = classify((SAMPLES / "arf_forwarded.eml").read_bytes())
     assert (finding.recipient, finding.message_id) == (
         "complainer@yahoo.com", "<e12.s34.arf_yahoo@news.example.org>")
+
+
+@pytest.mark.parametrize("name", ["ses_sns_email.eml", "ses_sns_email_json.eml"])
+def test_an_ses_notification_mailed_by_sns_names_our_message_and_return_path(name):
+    findings = classify((SAMPLES / name).read_bytes())
+    assert {f.message_id for f in findings} == {f"<e12.s34.{name.removesuffix('.eml')}@news.example.org>"}
+    assert {f.return_path for f in findings} == {RETURN_PATH}
+
+
+def test_a_mail_that_starts_with_other_json_is_no_ses_notification():
+    raw = (b"From: ada@example.com\r\nTo: news@example.org\r\nSubject: config\r\n\r\n"
+           b'{"notificationType": "Delivery", "mail": {}}\r\n')
+    [finding] = classify(raw)
+    assert finding.kind is Kind.IGNORE and finding.recipient is None
+    envelope = {"Type": "Notification", "MessageId": "m1", "Message": '{"notificationType": "Bounce"}'}
+    [finding] = classify(b"From: sns@example.com\r\nSubject: x\r\n\r\n" + json.dumps(envelope).encode())
+    assert finding.kind is Kind.IGNORE
+
+
+def test_a_person_complaining_in_words_is_no_feedback_report():
+    raw = (b"From: ada@example.com\r\nTo: news@example.org\r\n"
+           b"Subject: Complaint about message from your newsletter\r\n\r\nToo many mails!\r\n")
+    assert [f.kind for f in classify(raw)] == [Kind.IGNORE]
