@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 from itsdangerous import Signer
 from sqlmodel import Session, select
 
+from digest.clicks.links import PREFIX as CLICK_PREFIX
+from digest.clicks.links import story_part
 from digest.curate.editions import subject_for
 from digest.models import DigestList, Edition, EditionItem, EditionStatus, Source, Story
 from digest.settings import Settings
@@ -42,8 +44,12 @@ def brand_context(settings: Settings) -> dict:
 
 
 def edition_context(session: Session, settings: Settings, edition: Edition,
-                    topics: frozenset[str] | None = None) -> dict:
+                    topics: frozenset[str] | None = None, web_copy: bool = False) -> dict:
     """The template context of `edition`, with only the stories of `topics` when given.
+
+    Story links go through the click redirect (``click_prefix`` + the reader's token +
+    ``story.click``) unless click tracking is off (`DIGEST_TRACK_CLICKS`, the list's switch)
+    or this is the web copy, which is nobody's.
 
     A topic choice that matches none of the edition's stories gets every story: an empty
     digest helps nobody. A variant with fewer stories than the edition gets its own subject
@@ -55,7 +61,10 @@ def edition_context(session: Session, settings: Settings, edition: Edition,
         select(EditionItem, Story, Source)
         .join(Story, Story.id == EditionItem.story_id).join(Source, Source.id == Story.source_id)
         .where(EditionItem.edition_id == edition.id).order_by(EditionItem.position)).all()
-    every = [_story(item, story, source, zone) for item, story, source in rows]
+    tracked = settings.track_clicks and digest_list.track_clicks and not web_copy
+    every = [_story(item, story, source, zone,
+                    story_part(settings.secret_key, edition.id, story.id) if tracked else "")
+             for item, story, source in rows]
     chosen = [s for s in every if s["section"].lower() in topics] if topics else every
     stories = chosen or every
     subject, preheader = edition.subject, edition.preheader
@@ -72,6 +81,8 @@ def edition_context(session: Session, settings: Settings, edition: Edition,
         "archive_url": archive_url(settings, digest_list.slug, edition),
         "subscribe_url": f"{settings.public_url}/subscribe/{digest_list.slug}",
         "stories": stories,
+        "click_prefix": f"{settings.public_url}{CLICK_PREFIX}" if tracked else "",
+        "web_copy": web_copy,
     }
 
 
@@ -102,11 +113,12 @@ def may_view(settings: Settings, edition: Edition, key: str | None) -> bool:
     return bool(key) and hmac.compare_digest(key, _view_key(settings.secret_key, edition.id))
 
 
-def _story(item: EditionItem, story: Story, source: Source, zone: ZoneInfo) -> dict:
+def _story(item: EditionItem, story: Story, source: Source, zone: ZoneInfo, click: str) -> dict:
     image = story.image_url if (story.image_url or "").startswith("https://") else None
     return {
         "headline": inert(item.headline), "summary": inert(item.summary),
         "section": inert(item.section), "source": inert(source.name), "url": story.url,
+        "click": click,  # the shared half of the tracked link, "" when links go straight
         # Only https images: mail clients block or warn about plain http ones.
         "image_url": image,
         "when": _time(story.published_at.astimezone(zone)),

@@ -33,7 +33,7 @@ from digest.render.variants import ALL, variant_key
 from digest.send import lanes, ledger, problems
 from digest.send.ratelimit import limiter_for
 from digest.settings import Settings
-from digest.subscribers.links import personal_values, sample_values
+from digest.subscribers.links import personal_values, preview_values
 from digest.subscribers.suppression import email_hash
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ def start_send(session: Session, settings: Settings, edition_id: int) -> int:
         raise SendError(f"no edition {edition_id}")
     shared = render_edition(session, settings, edition)
     if findings := check_edition(session, settings, edition,
-                                   sample_values(settings, edition.list_id), shared):
+                                   preview_values(settings, edition), shared):
         raise SendError(format_findings(edition_id, findings))
     started = session.execute(
         update(Edition.__table__)
@@ -264,7 +264,7 @@ def _load_signer(path, selector: str, domain: str) -> DKIMSigner:
 
 def _message(settings: Settings, template: MailTemplate, edition: Edition,
              subscriber: Subscriber) -> OutgoingMessage:
-    personal = personal_values(settings, subscriber, edition.list_id)
+    personal = personal_values(settings, subscriber, edition.list_id, edition.id)
     return template.assemble(
         recipient=subscriber.email, recipient_name=subscriber.name,
         message_id=message_id(edition.id, subscriber.id, template.domain),
