@@ -26,6 +26,9 @@ SEND_TIME = typer.Option(None, help="Local send time, HH:MM (default 07:00).")
 TIMEZONE = typer.Option(None, help="IANA time zone of the send time, e.g. Europe/London.")
 AUTO_APPROVE = typer.Option(None, "--auto-approve/--no-auto-approve",
                             help="Approve drafts without an editor (default: no).")
+TRACK_CLICKS = typer.Option(None, "--track-clicks/--no-track-clicks",
+                            help="Story links count clicks through a redirect (default: yes; "
+                                 "DIGEST_TRACK_CLICKS=false turns it off for every list).")
 
 
 def _given(options: dict) -> dict:
@@ -47,7 +50,8 @@ def _rules_command(change: Callable[..., DigestList]) -> Callable[..., None]:
                 min_stories: int | None = MIN_STORIES, freshness_hours: int | None = FRESHNESS,
                 per_source_cap: int | None = PER_SOURCE, per_domain_cap: int | None = PER_DOMAIN,
                 send_time: str | None = SEND_TIME, timezone: str | None = TIMEZONE,
-                auto_approve: bool | None = AUTO_APPROVE) -> None:
+                auto_approve: bool | None = AUTO_APPROVE,
+                track_clicks: bool | None = TRACK_CLICKS) -> None:
         rules = _given(locals())
         with service_session() as session:
             text = describe(change(session, slug, **rules))
@@ -72,8 +76,9 @@ def lists_list() -> None:
 def describe(digest_list: DigestList) -> str:
     sections = ", ".join(digest_list.sections) or "all sections"
     approval = "auto-approve" if digest_list.auto_approve else "editor approves"
+    clicks = "clicks tracked" if digest_list.track_clicks else "clicks not tracked"
     return (f"{digest_list.slug}: {digest_list.name}\n"
-            f"  {digest_list.send_time} {digest_list.timezone}, {approval}; {sections}\n"
+            f"  {digest_list.send_time} {digest_list.timezone}, {approval}, {clicks}; {sections}\n"
             f"  {digest_list.min_stories}-{digest_list.max_stories} stories from the last "
             f"{digest_list.freshness_hours} h, at most {digest_list.per_source_cap} per source "
             f"and {digest_list.per_domain_cap} per site")

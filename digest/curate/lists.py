@@ -36,6 +36,7 @@ class ListRules(BaseModel):
     send_time: str = "07:00"
     timezone: str = "UTC"
     auto_approve: bool = False
+    track_clicks: bool = True
 
     @field_validator("name")
     @classmethod

@@ -26,7 +26,8 @@ def embed_snippet(settings: Settings, digest_list: DigestList) -> str:
 @router.get("/lists")
 def lists_page(request: Request, user: StaffUser = Depends(anyone), session: Session = Depends(db_session)):
     lists = session.exec(select(DigestList).order_by(DigestList.name)).all()
-    return staff_page(request, "lists.html", lists=lists)
+    return staff_page(request, "lists.html", lists=lists,
+                      track_clicks=request.app.state.settings.track_clicks)
 
 
 @router.get("/lists/{slug}/signup-form")

@@ -119,6 +119,8 @@ class ListOut(BaseModel):
     freshness_hours: int
     per_source_cap: int
     per_domain_cap: int
+    track_clicks: bool = Field(description="Story links go through the click redirect "
+                                           "(when DIGEST_TRACK_CLICKS is on too).")
     subscribers: int = Field(description="Confirmed subscribers.")
     schedule: Schedule
 
