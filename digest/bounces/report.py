@@ -52,13 +52,17 @@ class EditionReport:
         return self.clickers / self.sent if self.sent else 0.0
 
     def warnings(self) -> list[str]:
-        found = []
+        return list(self.warnings_by_kind().values())
+
+    def warnings_by_kind(self) -> dict[str, str]:
+        """{"complaints" | "hard_bounces": what is wrong}, for each rate over its threshold."""
+        found = {}
         if self.complaint_rate > COMPLAINT_WARNING:
-            found.append(f"complaint rate {self.complaint_rate:.2%} is over {COMPLAINT_WARNING:.1%}: "
-                         "mailbox providers block senders near 0.3%")
+            found["complaints"] = (f"complaint rate {self.complaint_rate:.2%} is over {COMPLAINT_WARNING:.1%}: "
+                                   "mailbox providers block senders near 0.3%")
         if self.hard_bounce_rate > HARD_BOUNCE_WARNING:
-            found.append(f"hard-bounce rate {self.hard_bounce_rate:.2%} is over {HARD_BOUNCE_WARNING:.0%}: "
-                         "the list holds many dead addresses")
+            found["hard_bounces"] = (f"hard-bounce rate {self.hard_bounce_rate:.2%} is over "
+                                     f"{HARD_BOUNCE_WARNING:.0%}: the list holds many dead addresses")
         return found
 
 

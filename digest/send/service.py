@@ -21,6 +21,8 @@ from digest import metrics
 from digest.logs import event
 from digest.mail.backends.base import MailBackend
 from digest.mail.dkim import DKIMSigner
+from digest.bounces.alerts import log_warnings
+from digest.bounces.report import edition_reports
 from digest.bounces.verp import envelope_sender
 from digest.mail.message import MailTemplate, OutgoingMessage, message_id
 from digest.models import (
@@ -60,12 +62,14 @@ def format_outcomes(outcomes: dict[str, int]) -> str:
 
 
 def _finish(session: Session, edition_id: int) -> bool:
-    """Sending -> sent once no row is left to try (see ledger.finish_edition), logged."""
+    """Sending -> sent once no row is left to try (see ledger.finish_edition), logged, with a
+    warning if the relay refused too many addresses (digest.bounces.alerts)."""
     if not ledger.finish_edition(session, edition_id):
         return False
     outcomes = ledger.counts(session, edition_id)
     event(log, "send_finished", "send of edition {edition} finished: {summary}", edition=edition_id,
           summary=format_outcomes(outcomes), **outcomes)
+    log_warnings(edition_reports(session, [edition_id])[edition_id])
     return True
 
 

@@ -8,6 +8,7 @@ from fastapi import Depends, HTTPException, Request
 from pydantic import BaseModel
 from sqlmodel import Session, select
 
+from digest.bounces.figures import edition_figures
 from digest.curate import editor
 from digest.curate.editions import EditionError, approve, items
 from digest.ingest.fetch import limits_from
@@ -146,7 +147,8 @@ def progress_json(session: Session, edition_id: int) -> dict:
             "bounced": p.count("bounced"), "failed": p.count("failed"), "rate": round(p.rate, 2),
             "problem": p.problem,
             "eta_seconds": None if p.eta_seconds is None else round(p.eta_seconds),
-            "percent": 100 if p.total and not p.left else (round(100 * done / p.total) if p.total else 0)}
+            "percent": 100 if p.total and not p.left else (round(100 * done / p.total) if p.total else 0),
+            "deliverability": edition_figures(session, edition_id).as_json()}
 
 
 @router.get("/editions/{edition_id}/progress", response_model=Progress, responses=refusals(404))

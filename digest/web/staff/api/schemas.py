@@ -48,6 +48,28 @@ class BuiltEdition(EditionOut):
     created: bool = Field(description="False when the draft for this slot existed already.")
 
 
+class StoryClicksOut(BaseModel):
+    story_id: int
+    headline: str
+    clicks: int
+
+
+class Deliverability(BaseModel):
+    sent: int = Field(description="Accepted by the relay.")
+    refused: int = Field(description="Refused by the relay at send time (address gone).")
+    hard_bounces: int = Field(description="Hard bounces that came back later.")
+    soft_bounces: int
+    complaints: int
+    unsubscribes: int = Field(description="By mail (List-Unsubscribe mailto:, provider events).")
+    clicks: int = Field(description="One per reader and story; scanners not counted.")
+    clickers: int = Field(description="Readers who clicked anything.")
+    hard_bounce_rate: float = Field(description="(refused + hard bounces) / (sent + refused).")
+    complaint_rate: float = Field(description="Complaints / sent.")
+    click_rate: float = Field(description="Clickers / sent.")
+    stories: list[StoryClicksOut] = Field(description="Clicked stories, most clicked first.")
+    warnings: list[str] = Field(description="Complaint rate over 0.1% or hard-bounce rate over 2%.")
+
+
 class Progress(BaseModel):
     edition_id: int
     status: str
@@ -62,6 +84,7 @@ class Progress(BaseModel):
     problem: str | None = Field(description="Why the send is not moving, if it is not.")
     eta_seconds: int | None
     percent: int
+    deliverability: Deliverability
 
 
 class SourceOut(BaseModel):
