@@ -5,6 +5,7 @@ thresholds: on the edition, and once in the logs."""
 from __future__ import annotations
 
 import logging
+import re
 import subprocess
 import sys
 from urllib.parse import urlsplit
@@ -12,11 +13,14 @@ from urllib.parse import urlsplit
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
+from digest.bounces.figures import edition_figures
 from digest.bounces.findings import Finding, Kind
 from digest.bounces.intake import record
+from digest.curate.lists import update_list
 from digest.mail.message import message_id
 from digest.models import EditionItem
 from digest.staff.accounts import add_user, create_api_token
+from tests.clicks.conftest import send_edition
 from tests.web.staff.conftest import PASSWORD, sign_in
 from tests.workers import digest_env
 
@@ -92,3 +96,35 @@ def test_no_warning_below_the_thresholds(sent, caplog):
         record(sent.session, sent.client.app.state.settings,
                [Finding(Kind.SOFT, recipient=ADA, status="4.2.2")], source="test", report_key="soft")
     assert not [r for r in caplog.records if getattr(r, "event", None) == "edition_deliverability_warning"]
+
+
+def test_a_send_that_ends_over_the_hard_bounce_threshold_says_so_in_the_log(
+        tmp_path, database_url, smtp_server, caplog):
+    smtp_server.refuse[KATHERINE] = "550 5.1.1 <katherine.johnson@example.com>: no such user"
+    with caplog.at_level(logging.WARNING, logger="digest.bounces.alerts"):
+        world = send_edition(tmp_path, database_url, smtp_server)
+    try:
+        logged = [r for r in caplog.records if getattr(r, "event", None) == "edition_deliverability_warning"]
+        assert [(r.edition, r.kind) for r in logged] == [(world.edition.id, "hard_bounces")]
+        assert edition_figures(world.session, world.edition.id).report.refused == 1
+    finally:
+        world.session.close()
+
+
+def test_the_lists_switch_shows_in_the_api_and_the_console(sent):
+    update_list(sent.session, "morning-briefing", track_clicks=False)
+    sent.session.commit()
+    with sent.session as session:
+        ops = add_user(session, email="ops@example.org", password=PASSWORD, role="ops")
+        token = create_api_token(session, ops, "test")
+        session.commit()
+    lists = sent.client.get("/api/lists", headers={"Authorization": f"Bearer {token}"}).json()
+    assert {d["slug"]: d["track_clicks"] for d in lists} == {
+        "morning-briefing": False, "tech-and-science": True}
+    with TestClient(sent.client.app, base_url="https://news.example.org",
+                    headers={"accept": "text/html"}) as console:
+        sign_in(console, "ops")
+        page = console.get("/staff/lists").text
+    rows = {m.group(1): m.group(2) for m in re.finditer(
+        r'<span class="hint">([a-z-]+)</span></td>.*?<td>(tracked|not tracked)</td>', page, re.S)}
+    assert rows == {"morning-briefing": "not tracked", "tech-and-science": "tracked"}

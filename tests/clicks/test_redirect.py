@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+import pytest
+
 from digest.bounces.report import edition_reports
 from digest.clicks.links import reader_part, story_part
 from digest.render.digest import archive_html, preview
@@ -115,16 +117,11 @@ def test_previews_redirect_without_recording_and_the_web_copy_is_untracked(sent)
     assert len(re.findall(r'class="readmore" href="https://', web_copy)) == len(links) // 2
 
 
-def test_a_list_with_tracking_off_links_straight_to_the_stories(tmp_path, database_url, smtp_server):
-    world = send_edition(tmp_path, database_url, smtp_server, list_tracks=False)
-    try:
-        _assert_untracked(world)
-    finally:
-        world.session.close()
-
-
-def test_tracking_off_for_every_list(tmp_path, database_url, smtp_server):
-    world = send_edition(tmp_path, database_url, smtp_server, track_clicks=False)
+@pytest.mark.parametrize("switch", [{"list_tracks": False}, {"track_clicks": False}],
+                         ids=["the list's switch", "DIGEST_TRACK_CLICKS"])
+def test_with_tracking_off_the_sent_mail_links_straight_to_the_stories(tmp_path, database_url,
+                                                                       smtp_server, switch):
+    world = send_edition(tmp_path, database_url, smtp_server, **switch)
     try:
         _assert_untracked(world)
     finally:
