@@ -51,7 +51,7 @@ def follow(session: Session, settings: Settings, claim: ClickClaim, *, method: s
     """Where the link goes (None: no such story in that edition), having recorded the
     click if a reader made it. Commits."""
     url = story_url(session, claim)
-    if url is None:
+    if url is None or not url.startswith(("https://", "http://")):
         return None
     now = now or utcnow()
     if claim.subscriber_id and method == "GET" and not SCANNERS.search(user_agent or "") \
