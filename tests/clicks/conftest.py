@@ -25,6 +25,11 @@ from tests.factories import approved_edition, sample_world
 _HREF = re.compile(r'href="(https://news\.example\.org/r/[^"]+)"')
 
 
+def story_of(link: str) -> int:
+    """The story id a tracked link names."""
+    return int(urlsplit(link).path.rsplit("/", 1)[1].split(".")[1])
+
+
 @dataclass
 class SentEdition:
     session: Session

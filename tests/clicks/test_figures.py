@@ -8,7 +8,6 @@ import logging
 import re
 import subprocess
 import sys
-from urllib.parse import urlsplit
 
 from fastapi.testclient import TestClient
 from sqlmodel import select
@@ -20,7 +19,7 @@ from digest.curate.lists import update_list
 from digest.mail.message import message_id
 from digest.models import EditionItem
 from digest.staff.accounts import add_user, create_api_token
-from tests.clicks.conftest import send_edition
+from tests.clicks.conftest import send_edition, story_of
 from tests.web.staff.conftest import PASSWORD, sign_in
 from tests.workers import digest_env
 
@@ -36,16 +35,13 @@ def _complain(sent, email: str) -> None:
     record(sent.session, settings, [finding], source="test", report_key=f"arf-{email}")
 
 
-def _story_of(link: str) -> int:
-    return int(urlsplit(link).path.rsplit("/", 1)[1].split(".")[1])
-
 
 def test_figures_and_the_complaint_warning_everywhere(sent, caplog):
     sent.sent_ago(120)
     ada, grace = sent.html_links(ADA), sent.html_links(GRACE)
     for link in (ada[0], grace[0], ada[1]):
         assert sent.follow(link).status_code == 302
-    top, second = _story_of(ada[0]), _story_of(ada[1])
+    top, second = story_of(ada[0]), story_of(ada[1])
     headline = dict(sent.session.exec(select(EditionItem.story_id, EditionItem.headline).where(
         EditionItem.edition_id == sent.edition.id)).all())
 

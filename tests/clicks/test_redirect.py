@@ -6,12 +6,15 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
+from sqlmodel import select
 
 from digest.bounces.report import edition_reports
 from digest.clicks.links import reader_part, story_part
+from digest.curate.editions import candidates
+from digest.models import DigestList, EditionItem, utcnow
 from digest.render.digest import archive_html, preview
 from digest.subscribers.links import preview_values
-from tests.clicks.conftest import send_edition
+from tests.clicks.conftest import send_edition, story_of
 
 ADA = "ada.lovelace@example.com"
 GRACE = "grace.hopper@example.com"
@@ -22,7 +25,7 @@ def test_a_link_from_the_received_mail_redirects_to_its_story_and_counts_once(se
     headline, *_ = sent.html_links(ADA)
     answer = sent.follow(headline)
     assert answer.status_code == 302
-    story_id = int(urlsplit(headline).path.rsplit("/", 1)[1].split(".")[1])
+    story_id = story_of(headline)
     assert answer.headers["location"] == sent.story_urls()[story_id]
     assert answer.headers["cache-control"] == "no-store"
     (click,) = sent.clicks()
@@ -135,3 +138,22 @@ def _assert_untracked(world) -> None:
     read_more = re.findall(r"Read more: (\S+)", text)
     assert read_more and set(read_more) <= set(world.story_urls().values())
     assert all(f'href="{url}"' in html for url in read_more)
+
+
+def test_a_readers_click_is_what_the_ranking_of_other_lists_reads(sent):
+    """The morning list's readers clicked a tech story: the tech list's next draft sees it."""
+    tech = sent.session.exec(select(DigestList).where(DigestList.slug == "tech-and-science")).one()
+    section = dict(sent.session.exec(select(EditionItem.story_id, EditionItem.section).where(
+        EditionItem.edition_id == sent.edition.id)).all())
+    links = [link for link in sent.html_links(ADA) if section[story_of(link)] in tech.sections]
+    assert len(links) >= 3
+    sent.sent_ago(120)
+    assert sent.follow(links[0]).status_code == 302
+    # Grace's scanner opens three stories at once: a burst, counted nowhere.
+    grace = [link for link in sent.html_links(GRACE) if section[story_of(link)] in tech.sections]
+    for link in grace[:3]:
+        assert sent.follow(link).status_code == 302
+    clicks = {c.story.id: c.clicks for c in candidates(sent.session, tech, utcnow())}
+    assert clicks[story_of(links[0])] == 1
+    assert all(clicks[story_of(link)] == 0 for link in links[1:3])
+
