@@ -77,6 +77,8 @@ def test_figures_and_the_complaint_warning_everywhere(sent, caplog):
     assert figures["stories"][0] == {"story_id": top, "headline": headline[top], "clicks": 2}
     assert figures["sent"] == progress["sent"] and figures["complaint_rate"] > 0.001
     assert len(figures["warnings"]) == 1 and figures["warnings"][0].startswith("complaint rate")
+    edition = sent.client.get(f"/api/editions/{sent.edition.id}", headers={"Authorization": f"Bearer {token}"}).json()
+    assert edition["warnings"] == figures["warnings"]
 
     # Over https, as the public URL says: the console's cookies are Secure.
     with TestClient(sent.client.app, base_url="https://news.example.org",

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from sqlmodel import Session, select
 
 from digest.bounces.figures import edition_figures
+from digest.bounces.report import edition_reports
 from digest.curate import editor
 from digest.curate.editions import EditionError, approve, items
 from digest.ingest.fetch import limits_from
@@ -48,6 +49,7 @@ def edition_json(session: Session, edition: Edition) -> dict:
         "items": [{"id": i.id, "position": i.position + 1, "story_id": i.story_id, "headline": i.headline,
                    "summary": i.summary, "section": i.section, "pinned": i.pinned, "score": i.score}
                   for i in items(session, edition.id)],
+        "warnings": edition_reports(session, [edition.id])[edition.id].warnings(),
     }
 
 

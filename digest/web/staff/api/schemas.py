@@ -42,6 +42,8 @@ class EditionOut(BaseModel):
     preheader: str
     note: str | None = Field(description="Why the edition is held back or was skipped, if it is.")
     items: list[Item]
+    warnings: list[str] = Field(description="Its mail's complaint rate is over 0.1% or its hard-bounce "
+                                            "rate over 2% (figures: the progress's deliverability).")
 
 
 class BuiltEdition(EditionOut):
