@@ -3,7 +3,7 @@
 Render once, personalise cheaply: the story part (``<edition>.<story>.<mac>``) is the same
 for every reader of an edition, so it goes into the shared rendering; the reader part
 (``<subscriber>.<mac>``) is the one personal value a message adds. Each MAC is keyed
-BLAKE2b (about a microsecond), one key per part, so neither part can stand in for the other:
+BLAKE2b (a few microseconds), one key per part, so neither part can stand in for the other:
 
 - the reader part binds the subscriber to the edition (its MAC covers both ids);
 - the story part binds the story to the edition.
