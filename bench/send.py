@@ -183,7 +183,7 @@ def prebuilt_messages(url: str, settings: Settings, edition_id: int, count: int)
         readers = session.exec(select(Subscriber).limit(count)).all()
         out = []
         for reader in readers:
-            personal = personal_values(settings, reader, edition.list_id)
+            personal = personal_values(settings, reader, edition.list_id, edition_id)
             message = template.assemble(recipient=reader.email, recipient_name=reader.name,
                                         message_id=message_id(edition_id, reader.id, template.domain),
                                         personal=personal, unsubscribe_url=personal.unsubscribe_url)

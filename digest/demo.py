@@ -19,7 +19,7 @@ from digest.render.digest import preview
 from digest.send import ledger
 from digest.send.service import format_outcomes, send_inline
 from digest.settings import Settings
-from digest.subscribers.links import sample_values
+from digest.subscribers.links import preview_values
 
 
 class DemoRefused(Exception):
@@ -77,7 +77,7 @@ def run_demo(settings: Settings, say: Callable[[str], None]) -> None:
             page = settings.data_dir / "preview" / f"edition-{edition.id}.html"
             page.parent.mkdir(parents=True, exist_ok=True)
             page.write_text(preview(session, settings, edition,
-                                    sample_values(settings, edition.list_id)).html, encoding="utf-8")
+                                    preview_values(settings, edition)).html, encoding="utf-8")
             if edition.status == EditionStatus.APPROVED:
                 report = send_inline(session, settings, backend, edition.id)
                 say(f"  sent now: {format_outcomes(report.outcomes)}")

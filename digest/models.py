@@ -136,6 +136,8 @@ class DigestList(SQLModel, table=True):
     # "list": every reader at the send time in the list's zone; "local": at the send time
     # in each reader's own zone, released in waves (docs/sending.md).
     deliver_at: str = Field(default="list", max_length=8, sa_column_kwargs={"server_default": "list"})
+    # Story links through the click redirect (with DIGEST_TRACK_CLICKS on).
+    track_clicks: bool = True
     created_at: datetime = _created()
 
 
@@ -300,12 +302,18 @@ class Delivery(SQLModel, table=True):
 
 
 class Click(SQLModel, table=True):
-    """A reader following a story's link from an edition: engagement for future ranking."""
+    """A reader following a story's link from an edition: engagement for future ranking.
+    One row per (subscriber, edition, story) however often the link is followed."""
+
+    __table_args__ = (UniqueConstraint("subscriber_id", "edition_id", "story_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     edition_id: int = Field(foreign_key="edition.id", ondelete="CASCADE", index=True)
     story_id: int = Field(foreign_key="story.id", ondelete="CASCADE", index=True)
     subscriber_id: int | None = Field(default=None, foreign_key="subscriber.id", ondelete="SET NULL")
+    # False: part of a burst over the edition's links that a scanner makes (digest.clicks.record);
+    # kept so the rest of the burst is recognised, counted nowhere.
+    counted: bool = True
     created_at: datetime = _created()
 
 

@@ -147,6 +147,12 @@ class Settings(BaseSettings):
     # Processed mails are moved here; unset, they are deleted.
     bounce_imap_done_folder: str | None = None
 
+    # Click tracking (docs/deliverability.md#clicks): story links in digests go through a
+    # signed redirect that counts one click per reader and story; each list can turn it off.
+    track_clicks: bool = True
+    # Clicks this soon after the message was sent are link scanners, not readers.
+    click_ignore_seconds: int = Field(default=60, ge=0, le=24 * 3600)
+
     # A scheduled slot that is more than this late is not sent automatically (ops are told).
     max_lateness_minutes: int = Field(default=120, ge=0)
 

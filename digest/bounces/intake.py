@@ -12,6 +12,9 @@ For each finding of one report it finds the delivery the report is about, stores
   the edition its Message-ID names, else every list (see docs/deliverability.md);
 - an ignore finding is counted and changes nothing.
 
+Hard bounces and complaints that carry their edition over a warning threshold are logged
+once, when they do (digest.bounces.alerts).
+
 A report seen again (same ``report_key``) changes nothing: the Feedback row's unique key
 (report, address) is claimed before any action, so two processes reading one report at
 once act on it once between them.
@@ -19,7 +22,7 @@ once act on it once between them.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -27,6 +30,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from digest.bounces import verp
+from digest.bounces.alerts import crossings, log_warnings
 from digest.bounces.findings import Finding, Kind
 from digest.mail.message import read_message_id
 from digest.models import Delivery, Edition, Feedback, Subscriber, utcnow
@@ -37,6 +41,8 @@ from digest.subscribers.suppression import SUBSCRIBER, email_hash, suppress
 from digest.subscribers.tokens import InvalidToken, Purpose, subscriber_for
 
 _STATUS_LENGTH = 16
+#: Findings that count in an edition's warning rates, by EditionReport field.
+_RATED = {Kind.HARD: "hard", Kind.COMPLAINT: "complaints"}
 
 
 @dataclass
@@ -74,6 +80,7 @@ def record(session: Session, settings: Settings, findings: list[Finding], *, sou
     error nothing of the report is kept (the caller may retry it whole)."""
     now = now or utcnow()
     outcome = Outcome()
+    rated: dict[int, Counter] = defaultdict(Counter)  # what this report adds to edition rates
     try:
         for finding in findings:
             outcome.kinds[finding.kind.value] += 1
@@ -88,10 +95,15 @@ def record(session: Session, settings: Settings, findings: list[Finding], *, sou
                 continue
             outcome.recorded += 1
             _act(session, settings, finding.kind, target, now, outcome)
+            if target.edition_id and finding.kind in _RATED:
+                rated[target.edition_id][_RATED[finding.kind]] += 1
+        crossed = crossings(session, rated) if rated else []
         session.commit()
     except BaseException:
         session.rollback()
         raise
+    for report, kinds in crossed:
+        log_warnings(report, kinds)
     return outcome
 
 

@@ -7,7 +7,7 @@ picture of its last editions) costs the same as one edition's report.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import distinct, func, select
 from sqlmodel import Session
@@ -30,8 +30,9 @@ class EditionReport:
     soft: int = 0
     complaints: int = 0
     unsubscribes: int = 0      # by mail (List-Unsubscribe mailto:, a provider's event)
-    clicks: int = 0            # one per (reader, story)
+    clicks: int = 0            # one per (reader, story); scanners' are not counted
     clickers: int = 0          # readers who clicked anything
+    story_clicks: dict[int, int] = field(default_factory=dict)  # {story id: clicks}, most first
 
     @property
     def attempted(self) -> int:
@@ -51,13 +52,17 @@ class EditionReport:
         return self.clickers / self.sent if self.sent else 0.0
 
     def warnings(self) -> list[str]:
-        found = []
+        return list(self.warnings_by_kind().values())
+
+    def warnings_by_kind(self) -> dict[str, str]:
+        """{"complaints" | "hard_bounces": what is wrong}, for each rate over its threshold."""
+        found = {}
         if self.complaint_rate > COMPLAINT_WARNING:
-            found.append(f"complaint rate {self.complaint_rate:.2%} is over {COMPLAINT_WARNING:.1%}: "
-                         "mailbox providers block senders near 0.3%")
+            found["complaints"] = (f"complaint rate {self.complaint_rate:.2%} is over {COMPLAINT_WARNING:.1%}: "
+                                   "mailbox providers block senders near 0.3%")
         if self.hard_bounce_rate > HARD_BOUNCE_WARNING:
-            found.append(f"hard-bounce rate {self.hard_bounce_rate:.2%} is over {HARD_BOUNCE_WARNING:.0%}: "
-                         "the list holds many dead addresses")
+            found["hard_bounces"] = (f"hard-bounce rate {self.hard_bounce_rate:.2%} is over "
+                                     f"{HARD_BOUNCE_WARNING:.0%}: the list holds many dead addresses")
         return found
 
 
@@ -80,8 +85,14 @@ def edition_reports(session: Session, edition_ids: list[int]) -> dict[int, Editi
             .group_by(F.edition_id, F.kind)):
         if kind in field:
             counts[edition_id][field[Kind(kind)]] = n
+    counted = (C.edition_id.in_(edition_ids), C.counted.is_(True))
     for edition_id, clicks, clickers in session.execute(
             select(C.edition_id, func.count(), func.count(distinct(C.subscriber_id)))
-            .where(C.edition_id.in_(edition_ids)).group_by(C.edition_id)):
+            .where(*counted).group_by(C.edition_id)):
         counts[edition_id].update(clicks=clicks, clickers=clickers)
-    return {e: EditionReport(e, **counts[e]) for e in edition_ids}
+    stories: dict[int, dict[int, int]] = defaultdict(dict)
+    for edition_id, story_id, n in session.execute(
+            select(C.edition_id, C.story_id, func.count()).where(*counted)
+            .group_by(C.edition_id, C.story_id).order_by(func.count().desc(), C.story_id)):
+        stories[edition_id][story_id] = n
+    return {e: EditionReport(e, **counts[e], story_clicks=stories[e]) for e in edition_ids}

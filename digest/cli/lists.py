@@ -30,6 +30,9 @@ AUTO_APPROVE = typer.Option(None, "--auto-approve/--no-auto-approve",
                             help="Approve drafts without an editor (default: no).")
 DELIVER_AT = typer.Option(None, help="'list': everyone at the send time in the list's zone "
                                      "(default); 'local': at the send time in each reader's own zone.")
+TRACK_CLICKS = typer.Option(None, "--track-clicks/--no-track-clicks",
+                            help="Story links count clicks through a redirect (default: yes; "
+                                 "DIGEST_TRACK_CLICKS=false turns it off for every list).")
 
 
 def _given(options: dict) -> dict:
@@ -51,7 +54,8 @@ def _rules_command(change: Callable[..., DigestList]) -> Callable[..., None]:
                 min_stories: int | None = MIN_STORIES, freshness_hours: int | None = FRESHNESS,
                 per_source_cap: int | None = PER_SOURCE, per_domain_cap: int | None = PER_DOMAIN,
                 send_time: str | None = SEND_TIME, timezone: str | None = TIMEZONE,
-                auto_approve: bool | None = AUTO_APPROVE, deliver_at: str | None = DELIVER_AT) -> None:
+                auto_approve: bool | None = AUTO_APPROVE, deliver_at: str | None = DELIVER_AT,
+                track_clicks: bool | None = TRACK_CLICKS) -> None:
         rules = _given(locals())
         with service_session() as session:
             text = describe(change(session, slug, **rules))
@@ -97,8 +101,9 @@ def describe(digest_list: DigestList) -> str:
     sections = ", ".join(digest_list.sections) or "all sections"
     approval = "auto-approve" if digest_list.auto_approve else "editor approves"
     where = " in each reader's zone" if waves.is_local(digest_list) else ""
+    clicks = "clicks tracked" if digest_list.track_clicks else "clicks not tracked"
     return (f"{digest_list.slug}: {digest_list.name}\n"
-            f"  {digest_list.send_time} {digest_list.timezone}{where}, {approval}; {sections}\n"
+            f"  {digest_list.send_time} {digest_list.timezone}{where}, {approval}, {clicks}; {sections}\n"
             f"  {digest_list.min_stories}-{digest_list.max_stories} stories from the last "
             f"{digest_list.freshness_hours} h, at most {digest_list.per_source_cap} per source "
             f"and {digest_list.per_domain_cap} per site")

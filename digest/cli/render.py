@@ -13,7 +13,7 @@ from digest.db import session_scope
 from digest.render.checks import check_edition, format_findings
 from digest.render.digest import preview
 from digest.settings import get_settings
-from digest.subscribers.links import sample_values
+from digest.subscribers.links import preview_values
 
 
 @editions_app.command("check")
@@ -22,7 +22,7 @@ def editions_check(edition_id: int) -> None:
     settings = get_settings()
     with session_scope(settings.database_url) as session:
         edition = get_edition(session, edition_id)
-        findings = check_edition(session, settings, edition, sample_values(settings, edition.list_id))
+        findings = check_edition(session, settings, edition, preview_values(settings, edition))
     if findings:
         fail(format_findings(edition_id, findings))
     say(f"edition {edition_id}: the mail passes the pre-send check")
@@ -35,7 +35,7 @@ def editions_preview(edition_id: int,
     settings = get_settings()
     with session_scope(settings.database_url) as session:
         edition = get_edition(session, edition_id)
-        html = preview(session, settings, edition, sample_values(settings, edition.list_id)).html
+        html = preview(session, settings, edition, preview_values(settings, edition)).html
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(html, encoding="utf-8")
     say(f"wrote {out}")

@@ -11,6 +11,7 @@ import time
 import typer
 
 from digest.celery_app import enqueue
+from digest.bounces.figures import edition_figures
 from digest.cli.common import app, fail, require_queues, say
 from digest.db import session_scope
 from digest.mail.backends import get_backend
@@ -64,11 +65,13 @@ def send_start(
 
 @send_app.command("status")
 def send_status(edition_id: int) -> None:
-    """The send's state and ledger counts, its current rate and time to finish."""
+    """The send's state and ledger counts, its current rate and time to finish, and what
+    became of the mail: bounces, complaints, unsubscribes, clicks per story, warnings."""
     settings = get_settings()
     with session_scope(settings.database_url) as session:
         progress = _run(lambda: control.progress(session, edition_id))
-    say(_describe(progress))
+        figures = edition_figures(session, edition_id)
+    say("\n".join([_describe(progress), *figures.lines()]))
 
 
 @send_app.command("pause")

@@ -150,7 +150,7 @@ def candidates(session: Session, digest_list: DigestList, now: datetime) -> list
     """Fresh, unblocked stories of the list's sections that the list has not sent before,
     with what the ranking needs to know about each."""
     clicks = (select(Click.story_id, func.count(Click.id).label("clicks"))
-              .group_by(Click.story_id).subquery())
+              .where(Click.counted.is_(True)).group_by(Click.story_id).subquery())
     query = (
         select(Story, Source.weight, clicks.c.clicks).join(Source, Source.id == Story.source_id)
         .outerjoin(clicks, clicks.c.story_id == Story.id)

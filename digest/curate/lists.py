@@ -37,6 +37,7 @@ class ListRules(BaseModel):
     auto_approve: bool = False
     # "list": everyone at the send time in the list's zone; "local": in each reader's own.
     deliver_at: Literal["list", "local"] = "list"
+    track_clicks: bool = True
 
     @field_validator("name")
     @classmethod

@@ -103,9 +103,9 @@ class EncodedPart:
 
     def fill(self, values: dict[str, str]) -> bytes:
         """The part with each token's field replaced by its (already escaped) value."""
-        return b"".join(piece if isinstance(piece, bytes)
-                        else b"=\r\n" + _qp_fragment(values[piece]) + b"=\r\n"
-                        for piece in self.pieces)
+        # Each value encoded once: the reader's token recurs in every story link.
+        encoded = {field: b"=\r\n" + _qp_fragment(value) + b"=\r\n" for field, value in values.items()}
+        return b"".join(piece if isinstance(piece, bytes) else encoded[piece] for piece in self.pieces)
 
 
 # Every token once, separated by a character no personal value contains: personalising it

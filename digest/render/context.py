@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 from itsdangerous import Signer
 from sqlmodel import Session, select
 
+from digest.clicks.links import PREFIX as CLICK_PREFIX
+from digest.clicks.links import story_part
 from digest.curate.editions import preheader_for, subject_for
 from digest.models import DigestList, Edition, EditionItem, EditionStatus, Source, Story
 from digest.render.variants import variant_stories
@@ -43,9 +45,14 @@ def brand_context(settings: Settings) -> dict:
 
 
 def edition_context(session: Session, settings: Settings, edition: Edition,
-                    topics: frozenset[str] | None = None, skip: frozenset[int] = frozenset()) -> dict:
+                    topics: frozenset[str] | None = None, skip: frozenset[int] = frozenset(),
+                    web_copy: bool = False) -> dict:
     """The template context of `edition`, with only the stories of `topics` when given and
     without those in `skip` (digest.render.variants.variant_stories says which).
+
+    Story links go through the click redirect (``click_prefix`` + the reader's token +
+    ``story.click``) unless click tracking is off (`DIGEST_TRACK_CLICKS`, the list's switch)
+    or this is the web copy, which is nobody's.
 
     A variant whose stories are not the edition's gets its own subject and preheader, made
     the way the curator makes the edition's, naming only stories it contains; a subject or
@@ -60,7 +67,10 @@ def edition_context(session: Session, settings: Settings, edition: Edition,
     found = {item.id: (item, story, source) for item, story, source in rows}
     items = [item for item, _, _ in rows if not item.reserve]
     chosen = variant_stories(items, [item for item, _, _ in rows if item.reserve], topics, skip)
-    stories = [_story(*found[item.id], zone) for item in chosen]
+    tracked = settings.track_clicks and digest_list.track_clicks and not web_copy
+    stories = [_story(*found[item.id], zone,
+                      story_part(settings.secret_key, edition.id, item.story_id) if tracked else "")
+               for item in chosen]
     subject, preheader = edition.subject, edition.preheader
     if [i.story_id for i in chosen] != [i.story_id for i in items]:
         headlines = [item.headline for item in chosen]
@@ -76,6 +86,8 @@ def edition_context(session: Session, settings: Settings, edition: Edition,
         "subscribe_url": f"{settings.public_url}/subscribe/{digest_list.slug}",
         "stories": stories,
         "story_ids": [item.story_id for item in chosen],
+        "click_prefix": f"{settings.public_url}{CLICK_PREFIX}" if tracked else "",
+        "web_copy": web_copy,
     }
 
 
@@ -106,11 +118,12 @@ def may_view(settings: Settings, edition: Edition, key: str | None) -> bool:
     return bool(key) and hmac.compare_digest(key, _view_key(settings.secret_key, edition.id))
 
 
-def _story(item: EditionItem, story: Story, source: Source, zone: ZoneInfo) -> dict:
+def _story(item: EditionItem, story: Story, source: Source, zone: ZoneInfo, click: str) -> dict:
     image = story.image_url if (story.image_url or "").startswith("https://") else None
     return {
         "headline": inert(item.headline), "summary": inert(item.summary),
         "section": inert(item.section), "source": inert(source.name), "url": story.url,
+        "click": click,  # the shared half of the tracked link, "" when links go straight
         # Only https images: mail clients block or warn about plain http ones.
         "image_url": image,
         "when": _time(story.published_at.astimezone(zone)),

@@ -24,7 +24,7 @@ from digest.settings import Settings
 
 # "__DIGEST_GREETING__"...: the prefix is the one that content can never carry (context.inert).
 TOKENS = {field: f"{SENTINEL_PREFIX}{field.upper()}__"
-          for field in ("greeting", "unsubscribe_url", "preferences_url")}
+          for field in ("greeting", "unsubscribe_url", "preferences_url", "reader")}
 _FIELD_OF = {token: field for field, token in TOKENS.items()}
 _ANY_TOKEN = re.compile("|".join(map(re.escape, TOKENS.values())))
 
@@ -44,6 +44,8 @@ class Personal:
     greeting: str
     unsubscribe_url: str
     preferences_url: str
+    # The reader's half of tracked story links (digest.clicks.links); "" for nobody.
+    reader: str = ""
 
 
 def greeting(name: str | None) -> str:
@@ -62,9 +64,8 @@ def render_variant(session: Session, settings: Settings, edition: Edition, key: 
     EditionVariant and personalise per subscriber. With it: one subscriber from scratch.
     `web_copy` is the archive's page for nobody in particular: no personal links.
     """
-    context = edition_context(session, settings, edition, *variant_parts(key))
+    context = edition_context(session, settings, edition, *variant_parts(key), web_copy=web_copy)
     context.update(TOKENS if personal is None else asdict(personal))
-    context["web_copy"] = web_copy
     env = mail_environment(settings.templates_dir)
     html = inline_css(env.get_template("digest.html").render(context), settings.css_inliner)
     text = env.get_template("digest.txt").render(context)
@@ -88,11 +89,8 @@ _ATTRIBUTE_ESCAPES = str.maketrans({"&": "&amp;", '"': "&quot;"})
 def personalise(rendered: Rendered, personal: Personal) -> Rendered:
     """`rendered` with the tokens replaced by `personal`'s values, in one pass (a value that
     contains a token is not substituted into again)."""
-    html_values = {
-        TOKENS["greeting"]: personal.greeting.translate(_TEXT_ESCAPES),
-        TOKENS["unsubscribe_url"]: personal.unsubscribe_url.translate(_ATTRIBUTE_ESCAPES),
-        TOKENS["preferences_url"]: personal.preferences_url.translate(_ATTRIBUTE_ESCAPES),
-    }
+    html_values = {token: getattr(personal, field).translate(
+        _TEXT_ESCAPES if field == "greeting" else _ATTRIBUTE_ESCAPES) for field, token in TOKENS.items()}
     return Rendered(
         rendered.subject,
         _ANY_TOKEN.sub(lambda m: html_values[m.group()], rendered.html),

@@ -153,7 +153,7 @@ def send_test(session: Session, settings: Settings, backend: MailBackend, editio
     finally:
         # A draft may still change: its rendering must not be kept.
         session.rollback()
-    personal = sample_values(settings, edition.list_id, email=bare, name=None)
+    personal = sample_values(settings, edition.list_id, email=bare, name=None, edition_id=edition.id)
     message_id = f"<digest.{edition_id}.test.{secrets.token_hex(6)}@{template.domain}>"
     message = template.assemble(recipient=bare, recipient_name=None, message_id=message_id,
                                 personal=personal, unsubscribe_url=personal.unsubscribe_url,

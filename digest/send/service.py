@@ -21,6 +21,8 @@ from digest import metrics
 from digest.logs import event
 from digest.mail.backends.base import MailBackend
 from digest.mail.dkim import DKIMSigner
+from digest.bounces.alerts import log_warnings
+from digest.bounces.report import edition_reports
 from digest.bounces.verp import envelope_sender
 from digest.mail.message import MailTemplate, OutgoingMessage, message_id
 from digest.models import (
@@ -33,7 +35,7 @@ from digest.render.variants import ALL, variant_key
 from digest.send import lanes, ledger, problems, repeats, subject_test, waves
 from digest.send.ratelimit import limiter_for
 from digest.settings import Settings
-from digest.subscribers.links import personal_values, sample_values
+from digest.subscribers.links import personal_values, preview_values
 from digest.subscribers.suppression import email_hash
 
 log = logging.getLogger(__name__)
@@ -60,12 +62,14 @@ def format_outcomes(outcomes: dict[str, int]) -> str:
 
 
 def _finish(session: Session, edition_id: int) -> bool:
-    """Sending -> sent once no row is left to try (see ledger.finish_edition), logged."""
+    """Sending -> sent once no row is left to try (see ledger.finish_edition), logged, with a
+    warning if the relay refused too many addresses (digest.bounces.alerts)."""
     if not ledger.finish_edition(session, edition_id):
         return False
     outcomes = ledger.counts(session, edition_id)
     event(log, "send_finished", "send of edition {edition} finished: {summary}", edition=edition_id,
           summary=format_outcomes(outcomes), **outcomes)
+    log_warnings(edition_reports(session, [edition_id])[edition_id])
     return True
 
 
@@ -82,7 +86,7 @@ def start_send(session: Session, settings: Settings, edition_id: int, now: datet
         raise SendError(f"no edition {edition_id}")
     shared = render_edition(session, settings, edition)
     if findings := check_edition(session, settings, edition,
-                                   sample_values(settings, edition.list_id), shared):
+                                   preview_values(settings, edition), shared):
         raise SendError(format_findings(edition_id, findings))
     started = session.execute(
         update(Edition.__table__)
@@ -282,7 +286,7 @@ def _load_signer(path, selector: str, domain: str) -> DKIMSigner:
 
 def _message(settings: Settings, template: MailTemplate, edition: Edition,
              subscriber: Subscriber, subject: str) -> OutgoingMessage:
-    personal = personal_values(settings, subscriber, edition.list_id)
+    personal = personal_values(settings, subscriber, edition.list_id, edition.id)
     return template.assemble(
         recipient=subscriber.email, recipient_name=subscriber.name,
         message_id=message_id(edition.id, subscriber.id, template.domain),

@@ -1,6 +1,6 @@
 """The web application: ``create_app(settings)`` builds it; nothing is built at import.
 
-Routers are included per area (public pages, links from mail, archive); the staff
+Routers are included per area (public pages, links from mail, the click redirect, archive); the staff
 console adds its own routers and authentication here.
 """
 
@@ -11,7 +11,7 @@ from fastapi.exception_handlers import http_exception_handler
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from digest.settings import Settings
-from digest.web import archive, health, hooks, links, metrics, origins, public, staff
+from digest.web import archive, clicks, health, hooks, links, metrics, origins, public, staff
 from digest.web.deps import page
 from digest.web.ratelimit import SignUpLimits
 
@@ -29,7 +29,7 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title=settings.brand_name, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
     app.state.signup_limits = SignUpLimits(settings)
-    for area in (public, links, archive, metrics):
+    for area in (public, links, clicks, archive, metrics):
         app.include_router(area.router)
     health.install(app)
     hooks.install(app, settings)

@@ -51,17 +51,18 @@ def test_lists_add_update_and_list_with_validated_input(digest, sqlite_settings)
 
     added = digest("lists", "add", "evening", "--name", "Evening wrap", "--sections", "World,tech",
                    "--send-time", "18:30", "--timezone", "Europe/Paris", "--per-domain-cap", "2")
-    assert "18:30 Europe/Paris, editor approves; tech, world" in added.output
+    assert "18:30 Europe/Paris, editor approves, clicks tracked; tech, world" in added.output
     refused = digest("lists", "update", "evening", "--min-stories", "20", ok=False)
     assert "min_stories (20) is above max_stories (12)" in refused.output
     assert "error: a list 'evening' already exists" in digest(
         "lists", "add", "evening", "--name", "Again", ok=False).output
-    digest("lists", "update", "evening", "--max-stories", "8", "--auto-approve", "--sections", "")
+    digest("lists", "update", "evening", "--max-stories", "8", "--auto-approve", "--sections", "",
+           "--no-track-clicks")
     with Session(get_engine(sqlite_settings.database_url)) as session:
         evening = session.exec(select(DigestList).where(DigestList.slug == "evening")).one()
         assert (evening.max_stories, evening.min_stories, evening.auto_approve, evening.sections,
-                evening.per_domain_cap) == (8, 3, True, [], 2)
-    assert "auto-approve; all sections" in digest("lists", "list").output
+                evening.per_domain_cap, evening.track_clicks) == (8, 3, True, [], 2, False)
+    assert "auto-approve, clicks not tracked; all sections" in digest("lists", "list").output
 
 
 def test_a_list_delivering_in_local_time_says_when_its_first_wave_goes(digest, sqlite_settings):

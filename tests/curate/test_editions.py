@@ -2,8 +2,10 @@
 
 from datetime import timedelta
 
+import pytest
+
 from digest.curate.editions import build_draft, hold_reason, items
-from digest.models import Click, Edition, EditionStatus, Source, Story
+from digest.models import Click, Edition, EditionStatus, Source, Story, Subscriber
 from digest.schedule import tick
 
 from tests.curate.world import NOW, SLOT, digest_list, later, source, story
@@ -35,7 +37,8 @@ def test_a_draft_has_the_top_stories_in_order_with_summaries_subject_and_prehead
     assert build_draft(session, daily, SLOT, now=NOW).id == edition.id  # building twice finds it
 
 
-def test_clicks_in_earlier_editions_lift_a_story(session):
+@pytest.mark.parametrize("counted", [True, False])
+def test_clicks_in_earlier_editions_lift_a_story_unless_a_scanner_made_them(session, counted):
     herald, ledger = source(session, "herald.example"), source(session, "ledger.example")
     plain = story(session, herald, "plain", hours_ago=2)
     clicked = story(session, ledger, "clicked", hours_ago=2.5)
@@ -43,9 +46,14 @@ def test_clicks_in_earlier_editions_lift_a_story(session):
     earlier = Edition(list_id=other_list.id, slot=SLOT - timedelta(days=1), status=EditionStatus.SENT)
     session.add(earlier)
     session.flush()
-    session.add_all([Click(edition_id=earlier.id, story_id=clicked.id) for _ in range(10)])
+    readers = [Subscriber(email=f"reader{i}@example.net") for i in range(10)]
+    session.add_all(readers)
+    session.flush()
+    session.add_all([Click(edition_id=earlier.id, story_id=clicked.id, subscriber_id=reader.id,
+                           counted=counted) for reader in readers])
     edition = build_draft(session, digest_list(session), SLOT, now=NOW)
-    assert [i.story_id for i in items(session, edition.id)] == [clicked.id, plain.id]
+    expected = [clicked.id, plain.id] if counted else [plain.id, clicked.id]
+    assert [i.story_id for i in items(session, edition.id)] == expected
 
 
 def test_a_story_the_list_already_sent_is_never_offered_again(session):

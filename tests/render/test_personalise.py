@@ -20,9 +20,12 @@ def test_personalised_equals_a_from_scratch_render_for_every_reader(
     settings = sqlite_settings.model_copy(update={"css_inliner": inliner})
     shared = render_variant(sqlite_session, settings, specimen, key)
     for reader in readers():
-        personal = personal_values(settings, reader, specimen.list_id)
+        personal = personal_values(settings, reader, specimen.list_id, specimen.id)
         from_scratch = render_variant(sqlite_session, settings, specimen, key, personal)
         personalised = personalise(shared, personal)
+        # Every story link carries this reader's click token.
+        assert personalised.text.count(f"/r/{personal.reader}/") == personalised.text.count("Read more:") > 0
+        assert personalised.html.count(f"/r/{personal.reader}/") == personalised.html.count("/r/") > 0
         assert personalised.html.encode() == from_scratch.html.encode(), reader.name
         assert personalised.text.encode() == from_scratch.text.encode(), reader.name
         assert personalised.subject == from_scratch.subject

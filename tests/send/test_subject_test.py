@@ -57,8 +57,9 @@ def group_of(session, edition, group):
 
 
 def click(session, edition, subscriber_id, times=1):
-    story_id = session.exec(select(EditionItem.story_id).where(EditionItem.edition_id == edition.id)).first()
-    for _ in range(times):
+    """The reader clicks `times` stories (one click per story is all the ledger keeps)."""
+    story_ids = session.exec(select(EditionItem.story_id).where(EditionItem.edition_id == edition.id)).all()
+    for story_id in story_ids[:times]:
         session.add(Click(edition_id=edition.id, story_id=story_id, subscriber_id=subscriber_id))
     session.commit()
 

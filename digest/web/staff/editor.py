@@ -23,7 +23,7 @@ from digest.staff.accounts import Permission
 from digest.web.deps import db_session
 from digest.web.staff.auth import require
 from digest.web.staff.common import back, checked_form, staff_page
-from digest.subscribers.links import sample_values
+from digest.subscribers.links import preview_values
 
 router = APIRouter(prefix="/staff")
 anyone = require()
@@ -51,7 +51,7 @@ def draft_page(request: Request, edition_id: int, user: StaffUser = Depends(anyo
     edition = _edition(session, edition_id)
     digest_list = session.get(DigestList, edition.list_id)
     settings = request.app.state.settings
-    sample = sample_values(settings, edition.list_id)
+    sample = preview_values(settings, edition)
     current = items(session, edition_id)
     stories = {s.id: s for s in session.exec(select(Story).where(Story.id.in_([i.story_id for i in current]))).all()}
     sources = {s.id: s.name for s in session.exec(select(Source)).all()}
@@ -73,7 +73,7 @@ def draft_preview(request: Request, edition_id: int, user: StaffUser = Depends(a
     console's sandboxed iframe: no scripts, and only our own pages may frame it."""
     settings = request.app.state.settings
     edition = _edition(session, edition_id)
-    html = preview(session, settings, edition, sample_values(settings, edition.list_id)).html
+    html = preview(session, settings, edition, preview_values(settings, edition)).html
     return HTMLResponse(html, headers={
         "Content-Security-Policy": "sandbox; default-src 'none'; img-src * data:; style-src 'unsafe-inline'; "
                                    "frame-ancestors 'self'"})

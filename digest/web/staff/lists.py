@@ -32,7 +32,8 @@ def embed_snippet(settings: Settings, digest_list: DigestList) -> str:
 def lists_page(request: Request, user: StaffUser = Depends(anyone), session: Session = Depends(db_session)):
     lists = session.exec(select(DigestList).order_by(DigestList.name)).all()
     return staff_page(request, "lists.html", lists=lists,
-                      upcoming={l.id: next_slot(session, l) for l in lists if waves.is_local(l)})
+                      upcoming={l.id: next_slot(session, l) for l in lists if waves.is_local(l)},
+                      track_clicks=request.app.state.settings.track_clicks)
 
 
 def _list_page(request: Request, session: Session, slug: str, name: str, context: Callable[[DigestList], dict]):

@@ -11,6 +11,7 @@ from sqlalchemy import or_
 from sqlmodel import Session, select
 from starlette.datastructures import FormData
 
+from digest.bounces.figures import edition_figures
 from digest.ingest.fetch import limits_from
 from digest.ingest.opml import MAX_BYTES, OpmlError, export_opml, import_opml, sections_no_list_takes
 from digest.ingest.sources import list_sources
@@ -38,7 +39,8 @@ def send_page(request: Request, edition_id: int, user: StaffUser = Depends(anyon
     edition = session.get(Edition, edition_id)
     return staff_page(request, "send.html", edition=edition, progress=progress,
                       digest_list=session.get(DigestList, edition.list_id),
-                      timeline=pictures.send_picture(session, edition_id))
+                      timeline=pictures.send_picture(session, edition_id),
+                      figures=edition_figures(session, edition_id))
 
 
 def _steer(request: Request, edition_id: int, action, notice: str):

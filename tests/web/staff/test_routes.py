@@ -8,6 +8,7 @@ PUBLIC = {
     "/", "/subscribe/{slug}", "/embed/{slug}/subscribe", "/api/lists/{slug}/subscribe",
     "/confirm/{token}", "/unsubscribe/{token}", "/preferences/{token}", "/preferences/{token}/data.json",
     "/preferences/{token}/erase",
+    "/r/{reader}/{story}",  # the click redirect: its signed parts are the authority (tests/clicks)
     "/archive/{slug}", "/archive/{slug}/feed.xml", "/archive/{slug}/{edition_id}",
     "/staff/login", "/staff/logout", "/staff/console.js",
     # Provider webhooks: each provider's signature is the authority, tested in tests/bounces.

@@ -8,6 +8,8 @@ from fastapi import Depends, HTTPException, Request
 from pydantic import BaseModel
 from sqlmodel import Session, select
 
+from digest.bounces.figures import edition_figures
+from digest.bounces.report import edition_reports
 from digest.curate import editor
 from digest.curate.editions import EditionError, approve, items
 from digest.ingest.fetch import limits_from
@@ -48,6 +50,7 @@ def edition_json(session: Session, edition: Edition) -> dict:
         "items": [{"id": i.id, "position": i.position + 1, "story_id": i.story_id, "headline": i.headline,
                    "summary": i.summary, "section": i.section, "pinned": i.pinned, "score": i.score}
                   for i in items(session, edition.id)],
+        "warnings": edition_reports(session, [edition.id])[edition.id].warnings(),
     }
 
 
@@ -151,7 +154,8 @@ def progress_json(session: Session, edition_id: int) -> dict:
             "waiting": p.waiting,
             "next_wave": None if p.next_wave is None else p.next_wave.isoformat(),
             "eta_seconds": None if p.eta_seconds is None else round(p.eta_seconds),
-            "percent": 100 if p.total and not p.left else (round(100 * done / p.total) if p.total else 0)}
+            "percent": 100 if p.total and not p.left else (round(100 * done / p.total) if p.total else 0),
+            "deliverability": edition_figures(session, edition_id).as_json()}
 
 
 @router.get("/editions/{edition_id}/progress", response_model=Progress, responses=refusals(404))

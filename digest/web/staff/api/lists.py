@@ -39,7 +39,8 @@ def _subscribers(session: Session, list_ids: list[int]) -> dict[int, int]:
 def _lists_json(session: Session, lists: list[DigestList]) -> list[dict]:
     counts, now = _subscribers(session, [d.id for d in lists]), utcnow()
     return [{**d.model_dump(include={"id", "slug", "name", "description", "sections", "max_stories", "min_stories",
-                                     "freshness_hours", "per_source_cap", "per_domain_cap"}),
+                                     "freshness_hours", "per_source_cap", "per_domain_cap",
+                                     "track_clicks"}),
              "subscribers": counts.get(d.id, 0),
              "schedule": {"send_time": d.send_time, "timezone": d.timezone, "auto_approve": d.auto_approve,
                           "next_send_at": next_send_at(d, now), "deliver_at": d.deliver_at,

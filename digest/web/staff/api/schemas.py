@@ -43,10 +43,34 @@ class EditionOut(BaseModel):
     subject_b: str | None = Field(default=None, description="A second subject tested against the first.")
     note: str | None = Field(description="Why the edition is held back or was skipped, if it is.")
     items: list[Item]
+    warnings: list[str] = Field(description="Its mail's complaint rate is over 0.1% or its hard-bounce "
+                                            "rate over 2% (figures: the progress's deliverability).")
 
 
 class BuiltEdition(EditionOut):
     created: bool = Field(description="False when the draft for this slot existed already.")
+
+
+class StoryClicksOut(BaseModel):
+    story_id: int
+    headline: str
+    clicks: int
+
+
+class Deliverability(BaseModel):
+    sent: int = Field(description="Accepted by the relay.")
+    refused: int = Field(description="Refused by the relay at send time (address gone).")
+    hard_bounces: int = Field(description="Hard bounces that came back later.")
+    soft_bounces: int
+    complaints: int
+    unsubscribes: int = Field(description="By mail (List-Unsubscribe mailto:, provider events).")
+    clicks: int = Field(description="One per reader and story; scanners not counted.")
+    clickers: int = Field(description="Readers who clicked anything.")
+    hard_bounce_rate: float = Field(description="(refused + hard bounces) / (sent + refused).")
+    complaint_rate: float = Field(description="Complaints / sent.")
+    click_rate: float = Field(description="Clickers / sent.")
+    stories: list[StoryClicksOut] = Field(description="Clicked stories, most clicked first.")
+    warnings: list[str] = Field(description="Complaint rate over 0.1% or hard-bounce rate over 2%.")
 
 
 class Progress(BaseModel):
@@ -70,6 +94,7 @@ class Progress(BaseModel):
                                   "because DIGEST_MAX_VARIANTS was reached.")
     subject_test: dict | None = Field(None, description="With a second subject: subject_a, subject_b, "
                                       "a and b (delivered, clicked, rate), winner, decides_at.")
+    deliverability: Deliverability
 
 
 class SourceOut(BaseModel):
@@ -132,6 +157,8 @@ class ListOut(BaseModel):
     freshness_hours: int
     per_source_cap: int
     per_domain_cap: int
+    track_clicks: bool = Field(description="Story links go through the click redirect "
+                                           "(when DIGEST_TRACK_CLICKS is on too).")
     subscribers: int = Field(description="Confirmed subscribers.")
     schedule: Schedule
 

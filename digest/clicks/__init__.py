@@ -1,0 +1,1 @@
+"""Click tracking: signed "read more" links through /r/ and the clicks they record."""
