@@ -5,6 +5,8 @@ Each action calls the same service function as the CLI (digest.curate.editor and
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session, select
@@ -19,6 +21,7 @@ from digest.models import DigestList, Edition, Source, StaffUser, Story, utcnow
 from digest.render.checks import check_edition
 from digest.render.digest import preview
 from digest.send.control import SendError, send_test
+from digest.settings import Settings
 from digest.staff.accounts import Permission
 from digest.web.deps import db_session
 from digest.web.staff.auth import require
@@ -79,94 +82,85 @@ def draft_preview(request: Request, edition_id: int, user: StaffUser = Depends(a
                                    "frame-ancestors 'self'"})
 
 
-def _act(request: Request, edition_id: int, action, notice: str):
-    """Run an editor action; its refusal becomes a message on the draft page."""
+# What an editor does to a draft: each change runs its service call and says what the
+# draft page then shows; a refusal (EditionError, SendError) is shown instead.
+Change = Callable[[Session, Settings, StaffUser, int, int | None, FormData], str]
+
+
+def _move(session, settings, user, edition_id, item_id, form) -> str:
+    try:
+        position = int(form.get("position", "")) - 1
+    except ValueError:
+        raise EditionError("position: a number is needed") from None
+    editor.move_item(session, edition_id, item_id, position)
+    return f"Moved to position {position + 1}."
+
+
+def _remove(session, settings, user, edition_id, item_id, form) -> str:
+    editor.remove_item(session, edition_id, item_id)
+    return "Story removed."
+
+
+def _pin(session, settings, user, edition_id, item_id, form) -> str:
+    pinned = form.get("pinned") == "1"
+    editor.pin_item(session, edition_id, item_id, pinned)
+    return "Pinned." if pinned else "Unpinned."
+
+
+def _edit(session, settings, user, edition_id, item_id, form) -> str:
+    editor.edit_item(session, edition_id, item_id, headline=form.get("headline"),
+                     summary=form.get("summary"))
+    return "Story updated."
+
+
+def _envelope(session, settings, user, edition_id, item_id, form) -> str:
+    editor.edit_envelope(session, edition_id, subject=form.get("subject"),
+                         preheader=form.get("preheader"), subject_b=form.get("subject_b"))
+    return "Subject and preheader saved."
+
+
+def _add(session, settings, user, edition_id, item_id, form) -> str:
+    editor.add_story(session, edition_id, (form.get("url") or "").strip(), limits=limits_from(settings))
+    return "Story added."
+
+
+def _approve(session, settings, user, edition_id, item_id, form) -> str:
+    approve(session, edition_id)
+    return "Approved: ops can send it now."
+
+
+def _test_copy(session, settings, user, edition_id, item_id, form) -> str:
+    send_test(session, settings, get_backend(settings), edition_id, user.email)
+    return f"A test copy is on its way to {user.email}."
+
+
+ITEM_CHANGES: dict[str, Change] = {"move": _move, "remove": _remove, "pin": _pin, "edit": _edit}
+DRAFT_CHANGES: dict[str, Change] = {"envelope": _envelope, "add": _add, "approve": _approve,
+                                    "test": _test_copy}
+
+
+def _apply(request: Request, changes: dict[str, Change], change: str, session: Session,
+           user: StaffUser, edition_id: int, item_id: int | None, form: FormData):
+    if change not in changes:
+        raise HTTPException(404, f"There is no such change: {change!r}.")
     path = f"/staff/editions/{edition_id}"
     try:
-        action()
+        notice = changes[change](session, request.app.state.settings, user, edition_id, item_id, form)
+        session.commit()
     except (EditionError, SendError) as exc:
+        session.rollback()
         return back(request, path, error=str(exc))
     return back(request, path, notice=notice)
 
 
-@router.post("/editions/{edition_id}/items/{item_id}/move")
-def move(request: Request, edition_id: int, item_id: int, user: StaffUser = Depends(editor_only),
-         form: FormData = Depends(checked_form), session: Session = Depends(db_session)):
-    try:
-        position = int(form.get("position", "")) - 1
-    except ValueError:
-        return back(request, f"/staff/editions/{edition_id}", error="position: a number is needed")
-
-    def action():
-        editor.move_item(session, edition_id, item_id, position)
-        session.commit()
-    return _act(request, edition_id, action, f"Moved to position {position + 1}.")
+@router.post("/editions/{edition_id}/items/{item_id}/{change}")
+def change_item(request: Request, edition_id: int, item_id: int, change: str,
+                user: StaffUser = Depends(editor_only), form: FormData = Depends(checked_form),
+                session: Session = Depends(db_session)):
+    return _apply(request, ITEM_CHANGES, change, session, user, edition_id, item_id, form)
 
 
-@router.post("/editions/{edition_id}/items/{item_id}/remove")
-def remove(request: Request, edition_id: int, item_id: int, user: StaffUser = Depends(editor_only),
-           _: FormData = Depends(checked_form), session: Session = Depends(db_session)):
-    def action():
-        editor.remove_item(session, edition_id, item_id)
-        session.commit()
-    return _act(request, edition_id, action, "Story removed.")
-
-
-@router.post("/editions/{edition_id}/items/{item_id}/pin")
-def pin(request: Request, edition_id: int, item_id: int, user: StaffUser = Depends(editor_only),
-        form: FormData = Depends(checked_form), session: Session = Depends(db_session)):
-    pinned = form.get("pinned") == "1"
-
-    def action():
-        editor.pin_item(session, edition_id, item_id, pinned)
-        session.commit()
-    return _act(request, edition_id, action, "Pinned." if pinned else "Unpinned.")
-
-
-@router.post("/editions/{edition_id}/items/{item_id}/edit")
-def edit(request: Request, edition_id: int, item_id: int, user: StaffUser = Depends(editor_only),
-         form: FormData = Depends(checked_form), session: Session = Depends(db_session)):
-    def action():
-        editor.edit_item(session, edition_id, item_id, headline=form.get("headline"),
-                         summary=form.get("summary"))
-        session.commit()
-    return _act(request, edition_id, action, "Story updated.")
-
-
-@router.post("/editions/{edition_id}/envelope")
-def envelope(request: Request, edition_id: int, user: StaffUser = Depends(editor_only),
-             form: FormData = Depends(checked_form), session: Session = Depends(db_session)):
-    def action():
-        editor.edit_envelope(session, edition_id, subject=form.get("subject"),
-                             preheader=form.get("preheader"), subject_b=form.get("subject_b"))
-        session.commit()
-    return _act(request, edition_id, action, "Subject and preheader saved.")
-
-
-@router.post("/editions/{edition_id}/add")
-def add(request: Request, edition_id: int, user: StaffUser = Depends(editor_only),
-        form: FormData = Depends(checked_form), session: Session = Depends(db_session)):
-    limits = limits_from(request.app.state.settings)
-
-    def action():
-        editor.add_story(session, edition_id, (form.get("url") or "").strip(), limits=limits)
-        session.commit()
-    return _act(request, edition_id, action, "Story added.")
-
-
-@router.post("/editions/{edition_id}/approve")
-def approve_draft(request: Request, edition_id: int, user: StaffUser = Depends(editor_only),
-                  _: FormData = Depends(checked_form), session: Session = Depends(db_session)):
-    def action():
-        approve(session, edition_id)
-        session.commit()
-    return _act(request, edition_id, action, "Approved: ops can send it now.")
-
-
-@router.post("/editions/{edition_id}/test")
-def test_copy(request: Request, edition_id: int, user: StaffUser = Depends(editor_only),
-              _: FormData = Depends(checked_form), session: Session = Depends(db_session)):
-    settings = request.app.state.settings
-    return _act(request, edition_id,
-                lambda: send_test(session, settings, get_backend(settings), edition_id, user.email),
-                f"A test copy is on its way to {user.email}.")
+@router.post("/editions/{edition_id}/{change}")
+def change_draft(request: Request, edition_id: int, change: str, user: StaffUser = Depends(editor_only),
+                 form: FormData = Depends(checked_form), session: Session = Depends(db_session)):
+    return _apply(request, DRAFT_CHANGES, change, session, user, edition_id, None, form)

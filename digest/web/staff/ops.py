@@ -43,53 +43,16 @@ def send_page(request: Request, edition_id: int, user: StaffUser = Depends(anyon
                       figures=edition_figures(session, edition_id))
 
 
-def _steer(request: Request, edition_id: int, action, notice: str):
+@router.post("/editions/{edition_id}/send/{action}")
+def steer_send(request: Request, edition_id: int, action: dispatch.SendAction,
+               user: StaffUser = Depends(ops_only), _: FormData = Depends(checked_form),
+               session: Session = Depends(db_session)):
     path = f"/staff/editions/{edition_id}/send"
     try:
-        action()
+        notice = dispatch.steer(session, request.app.state.settings, edition_id, action)
     except SendError as exc:
         return back(request, path, error=str(exc))
     return back(request, path, notice=notice)
-
-
-@router.post("/editions/{edition_id}/send/start")
-def start(request: Request, edition_id: int, user: StaffUser = Depends(ops_only),
-          _: FormData = Depends(checked_form), session: Session = Depends(db_session)):
-    settings = request.app.state.settings
-    return _steer(request, edition_id, lambda: dispatch.start(session, settings, edition_id), "Send started.")
-
-
-@router.post("/editions/{edition_id}/send/pause")
-def pause(request: Request, edition_id: int, user: StaffUser = Depends(ops_only),
-          _: FormData = Depends(checked_form), session: Session = Depends(db_session)):
-    return _steer(request, edition_id, lambda: control.pause_send(session, edition_id), "Paused.")
-
-
-@router.post("/editions/{edition_id}/send/resume")
-def resume(request: Request, edition_id: int, user: StaffUser = Depends(ops_only),
-           _: FormData = Depends(checked_form), session: Session = Depends(db_session)):
-    settings = request.app.state.settings
-
-    def action():
-        dispatch.continue_batches(settings, edition_id, control.resume_send(session, settings, edition_id))
-    return _steer(request, edition_id, action, "Resumed.")
-
-
-@router.post("/editions/{edition_id}/send/cancel")
-def cancel(request: Request, edition_id: int, user: StaffUser = Depends(ops_only),
-           _: FormData = Depends(checked_form), session: Session = Depends(db_session)):
-    return _steer(request, edition_id, lambda: control.cancel_send(session, edition_id), "Cancelled.")
-
-
-@router.post("/editions/{edition_id}/send/retry")
-def retry(request: Request, edition_id: int, user: StaffUser = Depends(ops_only),
-          _: FormData = Depends(checked_form), session: Session = Depends(db_session)):
-    settings = request.app.state.settings
-
-    def action():
-        _, batches = control.retry_failed(session, settings, edition_id)
-        dispatch.continue_batches(settings, edition_id, batches)
-    return _steer(request, edition_id, action, "Failed deliveries queued again.")
 
 
 @router.get("/sources")

@@ -97,3 +97,11 @@ def test_api_tokens_authenticate_scripts_without_cookies(web_settings, staff, sq
     assert client.get("/api/editions", headers={"Authorization": "Bearer dgt_forged"}).status_code == 401
     schema = client.get("/api/openapi.json", headers={"Authorization": f"Bearer {token}"})
     assert "/api/editions/{edition_id}/send/{action}" in schema.json()["paths"]
+
+
+def test_a_change_or_send_action_nobody_defined_is_not_found(signed_in):
+    client, token = signed_in("admin")
+    for path in ("/staff/editions/1/items/1/explode", "/staff/editions/1/explode",
+                 "/staff/editions/1/send/explode"):
+        response = client.post(path, data={"csrf_token": token}, follow_redirects=False)
+        assert response.status_code in (404, 422), (path, response.status_code)

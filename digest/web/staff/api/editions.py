@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 
 from fastapi import Depends, HTTPException, Request
 from pydantic import BaseModel
@@ -163,30 +162,12 @@ def send_progress(edition_id: int, user: StaffUser = Depends(anyone), session: S
     return progress_json(session, edition_id)
 
 
-class SendAction(StrEnum):
-    START = "start"
-    PAUSE = "pause"
-    RESUME = "resume"
-    CANCEL = "cancel"
-    RETRY = "retry"  # the deferred and expired deliveries, now
-
-
 @router.post("/editions/{edition_id}/send/{action}", response_model=Progress, responses=refusals(403, 404, 409))
-def steer_send(edition_id: int, action: SendAction, request: Request, user: StaffUser = Depends(ops_only),
-               session: Session = Depends(db_session)):
-    """Start, pause, resume or cancel the send, or retry its deferred and expired deliveries."""
-    settings = request.app.state.settings
+def steer_send(edition_id: int, action: dispatch.SendAction, request: Request,
+               user: StaffUser = Depends(ops_only), session: Session = Depends(db_session)):
+    """Start, pause, resume or cancel the send, or retry its deferred, expired and failed deliveries."""
     try:
-        if action == "start":
-            dispatch.start(session, settings, edition_id)
-        elif action == "pause":
-            control.pause_send(session, edition_id)
-        elif action == "resume":
-            dispatch.continue_batches(settings, edition_id, control.resume_send(session, settings, edition_id))
-        elif action == "cancel":
-            control.cancel_send(session, edition_id)
-        else:
-            dispatch.continue_batches(settings, edition_id, control.retry_failed(session, settings, edition_id)[1])
+        dispatch.steer(session, request.app.state.settings, edition_id, action)
     except SendError as exc:
         raise refused(exc) from None
     return progress_json(session, edition_id)
