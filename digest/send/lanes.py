@@ -3,7 +3,7 @@ happens.
 
 The batch's rows wait in a :class:`Jobs` queue; each lane (a connection, in a thread of its
 own) takes the next one, so a slow connection never holds the others back. Per message a
-lane asks the ledger's :class:`~digest.send.ledger.Writer` to write the previous outcome and
+lane asks the ledger's :class:`~digest.send.writing.Writer` to write the previous outcome and
 mark this row in flight, in one durable transaction, before the data goes out. What stops a
 batch early (pause, rate limit, the relay refusing our mail, temporary failures in a row)
 stops every lane before its next message; rows nobody tried go back to the ledger.
@@ -23,7 +23,7 @@ from digest.mail.backends.base import Job, MailBackend
 from digest.mail.errors import Bounce, ConnectionTrouble, MailError, NoSlot, Rejected, UnknownOutcome
 from digest.mail.message import OutgoingMessage
 from digest.models import DeliveryStatus, utcnow
-from digest.send import ledger, problems
+from digest.send import problems, writing
 from digest.send.ratelimit import RateLimited, RateLimiter
 from digest.settings import Settings
 
@@ -54,7 +54,7 @@ class Run:
 
     settings: Settings
     send_started_at: datetime
-    writer: ledger.Writer
+    writer: writing.Writer
     limiter: RateLimiter
     rows: deque[Row]
     list_slug: str  # labels the batch's messages in the metrics
@@ -121,19 +121,19 @@ class Run:
             # The server asked us to slow down (or is gone): back off before the next one.
             time.sleep(self.settings.smtp_backoff_seconds * 2 ** (temporaries - 1))
 
-    def outcome(self, row: Row, failure: MailError | None, recipient: str) -> ledger.Outcome:
+    def outcome(self, row: Row, failure: MailError | None, recipient: str) -> writing.Outcome:
         """What the ledger records for a reply (see digest.mail.errors for the kinds)."""
         if failure is None:
-            return ledger.Outcome(row.delivery_id, DeliveryStatus.SENT)
+            return writing.Outcome(row.delivery_id, DeliveryStatus.SENT)
         if isinstance(failure, Bounce):
-            return ledger.Outcome(row.delivery_id, DeliveryStatus.BOUNCED, failure.reason, suppress=recipient)
+            return writing.Outcome(row.delivery_id, DeliveryStatus.BOUNCED, failure.reason, suppress=recipient)
         if isinstance(failure, Rejected):
-            return ledger.Outcome(row.delivery_id, DeliveryStatus.FAILED, failure.reason)
+            return writing.Outcome(row.delivery_id, DeliveryStatus.FAILED, failure.reason)
         if isinstance(failure, UnknownOutcome):
-            return ledger.Outcome(row.delivery_id, DeliveryStatus.UNKNOWN, failure.reason)
+            return writing.Outcome(row.delivery_id, DeliveryStatus.UNKNOWN, failure.reason)
         window_from = max(self.send_started_at, row.due_from or self.send_started_at)
         status, retry_at = retry_policy(self.settings, window_from, row.attempts + 1)
-        return ledger.Outcome(row.delivery_id, status, failure.reason, retry_at)
+        return writing.Outcome(row.delivery_id, status, failure.reason, retry_at)
 
 
 def retry_policy(settings: Settings, send_started_at: datetime,
@@ -154,7 +154,7 @@ class Lane:
     def __init__(self, run: Run):
         self.run = run
         self.rows: dict[int, Row] = {}       # taken, not yet settled
-        self.finished: list[ledger.Outcome] = []  # written with the next begin
+        self.finished: list[writing.Outcome] = []  # written with the next begin
         self.sent_since_trouble = 0
 
     def __iter__(self):
@@ -176,9 +176,9 @@ class Lane:
         began, refusal = self.run.writer.step(outcomes, job.delivery_id)
         if not began:
             self.rows.pop(job.delivery_id)
-            if refusal == ledger.Refusal.STOPPED:
+            if refusal == writing.Refusal.STOPPED:
                 self.run.halt(Stop("paused or cancelled"))
-            elif refusal == ledger.Refusal.UNSUBSCRIBED:
+            elif refusal == writing.Refusal.UNSUBSCRIBED:
                 with self.run._lock:
                     self.run.skipped.append(job.delivery_id)
         return began

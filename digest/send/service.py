@@ -32,7 +32,7 @@ from digest.models import (
 from digest.render.checks import check_edition, format_findings
 from digest.render.digest import Rendered, render_edition, render_variant
 from digest.render.variants import ALL, variant_key
-from digest.send import lanes, ledger, problems, repeats, subject_test, waves
+from digest.send import lanes, ledger, problems, repeats, subject_test, waves, writing
 from digest.send.ratelimit import limiter_for
 from digest.settings import Settings
 from digest.subscribers.links import personal_values, preview_values
@@ -192,7 +192,7 @@ def send_batch(session: Session, settings: Settings, backend: MailBackend, editi
                                          templates.subject(key, group)), due_from.get(did))
         for did, sid, key, attempts, group in rows if did not in skipped_ids)
     session.commit()  # no transaction left open on this connection while the batch runs
-    with ledger.writer(session, token, edition.list_id) as writer:
+    with writing.writer(session, token, edition.list_id) as writer:
         run = lanes.Run(settings, edition.send_started_at, writer, limiter_for(settings), todo,
                         templates.digest_list.slug)
         with backend.lanes(settings.smtp_connections) as connections:

@@ -13,7 +13,7 @@ from digest.mail.backends.memory import MemoryBackend
 from digest.mail.errors import TemporaryFailure
 from digest.models import Delivery, DeliveryStatus, Edition, EditionStatus, EditionVariant, utcnow
 from digest.schedule import tick
-from digest.send import control, ledger
+from digest.send import control, ledger, writing
 from digest.send.service import SendError, run_batches, send_batch, start_send
 from tests.factories import active_emails, approved_edition, sample_world
 from tests.workers import digest_env
@@ -158,10 +158,10 @@ def test_reconcile_by_hand_finishes_a_send_whose_process_died(sqlite_settings, t
 def test_a_message_deferred_after_its_send_was_cancelled_does_not_wait_forever(session, settings):
     morning, edition = started(session, settings)
     token, rows = ledger.claim(session, edition.id, 1, lease_seconds=60)
-    with ledger.writer(session, token, morning.id) as writer:
+    with writing.writer(session, token, morning.id) as writer:
         assert writer.step([], rows[0][0]) == (True, None)   # in flight...
         control.cancel_send(session, edition.id)              # ... when ops cancel
-        writer.step([ledger.Outcome(rows[0][0], DeliveryStatus.DEFERRED, "451 later", utcnow())], None)
+        writer.step([writing.Outcome(rows[0][0], DeliveryStatus.DEFERRED, "451 later", utcnow())], None)
     from digest.send.service import reconcile
     reconcile(session)
     session.expire_all()

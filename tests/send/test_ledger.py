@@ -9,7 +9,7 @@ from digest.db import get_engine
 from digest.mail.backends.memory import MemoryBackend
 from digest.models import Delivery, DeliveryStatus, EditionStatus, Subscriber, Subscription, utcnow, \
     SubscriptionStatus
-from digest.send import ledger
+from digest.send import ledger, writing
 from digest.send.control import pause_send
 from digest.send.service import SendError, send_batch, start_send
 from digest.subscribers.suppression import suppression_reason
@@ -63,7 +63,7 @@ def test_a_dead_batch_loses_only_its_in_flight_message(session, settings):
     start_send(session, settings, edition.id)
     token, rows = ledger.claim(session, edition.id, 4, lease_seconds=0)
     # The batch began its first message and died before recording the outcome.
-    with ledger.writer(session, token, morning.id) as writer:
+    with writing.writer(session, token, morning.id) as writer:
         assert writer.step([], rows[0][0]) == (True, None)
 
     back, lost = ledger.expire_leases(session, edition.id)
@@ -85,9 +85,9 @@ def test_a_stale_token_cannot_send_a_row_taken_over_by_another_batch(session, se
     ledger.expire_leases(session, edition.id)
     new_token, again = ledger.claim(session, edition.id, 2, lease_seconds=60)
     assert again == rows
-    with ledger.writer(session, old_token, morning.id) as stale:
-        assert stale.step([], rows[0][0]) == (False, ledger.Refusal.TAKEN)
-    with ledger.writer(session, new_token, morning.id) as fresh:
+    with writing.writer(session, old_token, morning.id) as stale:
+        assert stale.step([], rows[0][0]) == (False, writing.Refusal.TAKEN)
+    with writing.writer(session, new_token, morning.id) as fresh:
         assert fresh.step([], rows[0][0]) == (True, None)
 
 
@@ -108,13 +108,13 @@ def claimed(session, settings, n: int):
 
 def test_an_outcome_commits_together_with_the_next_start(session, settings):
     morning, _, token, ids = claimed(session, settings, 3)
-    with ledger.writer(session, token, morning.id) as writer:
+    with writing.writer(session, token, morning.id) as writer:
         assert writer.step([], ids[0]) == (True, None)
         # The first row is in flight, durably, before its data may go out.
         assert statuses(settings, ids) == ["sending", "claimed", "claimed"]
-        assert writer.step([ledger.Outcome(ids[0], DeliveryStatus.SENT)], ids[1]) == (True, None)
+        assert writer.step([writing.Outcome(ids[0], DeliveryStatus.SENT)], ids[1]) == (True, None)
         assert statuses(settings, ids) == ["sent", "sending", "claimed"]
-        writer.step([ledger.Outcome(ids[1], DeliveryStatus.DEFERRED, "451 try later")], None)
+        writer.step([writing.Outcome(ids[1], DeliveryStatus.DEFERRED, "451 try later")], None)
     assert statuses(settings, ids) == ["sent", "deferred", "claimed"]
     session.expire_all()
     first, second = session.get(Delivery, ids[0]), session.get(Delivery, ids[1])
@@ -124,19 +124,19 @@ def test_an_outcome_commits_together_with_the_next_start(session, settings):
 
 def test_a_refused_start_still_writes_the_outcome_before_it(session, settings):
     morning, edition, token, ids = claimed(session, settings, 2)
-    with ledger.writer(session, token, morning.id) as writer:
+    with writing.writer(session, token, morning.id) as writer:
         assert writer.step([], ids[0]) == (True, None)
         pause_send(session, edition.id)
-        bounced = ledger.Outcome(ids[0], DeliveryStatus.BOUNCED, "550 5.1.1 no such user",
+        bounced = writing.Outcome(ids[0], DeliveryStatus.BOUNCED, "550 5.1.1 no such user",
                                  suppress="grace.hopper@example.com")
-        assert writer.step([bounced], ids[1]) == (False, ledger.Refusal.STOPPED)
+        assert writer.step([bounced], ids[1]) == (False, writing.Refusal.STOPPED)
     assert statuses(settings, ids) == ["bounced", "claimed"]
     assert suppression_reason(session, "grace.hopper@example.com") == "bounce"
 
 
 def test_steps_of_many_lanes_are_written_together_and_each_gets_its_answer(session, settings):
     morning, _, token, ids = claimed(session, settings, 6)
-    with ledger.writer(session, token, morning.id) as writer:
+    with writing.writer(session, token, morning.id) as writer:
         with ThreadPoolExecutor(6) as pool:
             answers = list(pool.map(lambda i: writer.step([], i), ids))
     assert answers == [(True, None)] * 6
@@ -148,8 +148,8 @@ def test_a_row_whose_subscriber_was_erased_is_refused_not_an_error(session, sett
     row = session.get(Delivery, ids[1])
     session.delete(session.get(Subscriber, row.subscriber_id))
     session.commit()
-    with ledger.writer(session, token, morning.id) as writer:
-        assert writer.step([], ids[1]) == (False, ledger.Refusal.TAKEN)
+    with writing.writer(session, token, morning.id) as writer:
+        assert writer.step([], ids[1]) == (False, writing.Refusal.TAKEN)
 
 
 def test_untried_rows_are_claimed_before_deferred_ones_that_come_due_again(session, settings):

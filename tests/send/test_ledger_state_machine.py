@@ -46,7 +46,7 @@ from digest.models import (
     Delivery, DeliveryStatus, DigestList, Edition, EditionStatus, Subscriber, Subscription, SubscriptionStatus,
     utcnow,
 )
-from digest.send import control, ledger
+from digest.send import control, ledger, writing
 from digest.send import service
 from digest.send.service import SendError
 from digest.subscribers.suppression import suppression_reason
@@ -112,12 +112,12 @@ class Batch:
     connections, the outcomes it has not written yet."""
 
     token: str
-    writer: ledger.Writer
+    writer: writing.Writer
     close: object
     lease: int
     rows: list[int]
     in_flight: list[int] = field(default_factory=list)
-    finished: list[ledger.Outcome] = field(default_factory=list)
+    finished: list[writing.Outcome] = field(default_factory=list)
     skipped: list[int] = field(default_factory=list)
     stopped: bool = False
 
@@ -195,7 +195,7 @@ class LedgerMachine(RuleBasedStateMachine):
         # As send_batch does: a suppressed address (a bounce) is skipped at claim time.
         suppressed = [did for did in ids if suppression_reason(self.session, self.emails[self.rows[did]])]
         ledger.mark(self.session, suppressed, DeliveryStatus.SKIPPED, "address is suppressed", token)
-        context = ledger.writer(self.session, token, self.list_id)
+        context = writing.writer(self.session, token, self.list_id)
         writer = context.__enter__()
         batch = Batch(token, writer, context, lease, [d for d in ids if d not in suppressed])
         self.live.append(batch)
@@ -219,9 +219,9 @@ class LedgerMachine(RuleBasedStateMachine):
             assert tuple(holder) == (DeliveryStatus.SENDING, batch.token), f"row {row} began, not ours: {holder}"
             self.began[row] += 1
             batch.in_flight.append(row)
-        elif refusal == ledger.Refusal.STOPPED:
+        elif refusal == writing.Refusal.STOPPED:
             batch.stopped = True
-        elif refusal == ledger.Refusal.UNSUBSCRIBED:
+        elif refusal == writing.Refusal.UNSUBSCRIBED:
             assert self.rows[row] in self.unsubscribed
             batch.skipped.append(row)
 
@@ -241,27 +241,27 @@ class LedgerMachine(RuleBasedStateMachine):
         reply = data.draw(st.sampled_from(["451", "450-late", "550", "554"]), label="reply")
         batch.finished.append(self._outcome(batch.rows.pop(0), reply))
 
-    def _outcome(self, row: int, reply: str) -> ledger.Outcome:
+    def _outcome(self, row: int, reply: str) -> writing.Outcome:
         if reply == "250":
-            return ledger.Outcome(row, DeliveryStatus.SENT)
+            return writing.Outcome(row, DeliveryStatus.SENT)
         if reply == "451":
-            return ledger.Outcome(row, DeliveryStatus.DEFERRED, "451 4.7.1 greylisted",
+            return writing.Outcome(row, DeliveryStatus.DEFERRED, "451 4.7.1 greylisted",
                                   self.now() + timedelta(seconds=30))
         if reply == "450-late":  # still failing when the retry window closed
-            return ledger.Outcome(row, DeliveryStatus.EXPIRED, "450 4.2.0 mailbox busy")
+            return writing.Outcome(row, DeliveryStatus.EXPIRED, "450 4.2.0 mailbox busy")
         if reply == "550":
             self.suppressed.add(self.rows[row])
-            return ledger.Outcome(row, DeliveryStatus.BOUNCED, "550 5.1.1 no such user",
+            return writing.Outcome(row, DeliveryStatus.BOUNCED, "550 5.1.1 no such user",
                                   suppress=self.emails[self.rows[row]])
         if reply == "554":
-            return ledger.Outcome(row, DeliveryStatus.FAILED, "554 5.7.1 refused")
-        return ledger.Outcome(row, DeliveryStatus.UNKNOWN, "connection lost after the data")
+            return writing.Outcome(row, DeliveryStatus.FAILED, "554 5.7.1 refused")
+        return writing.Outcome(row, DeliveryStatus.UNKNOWN, "connection lost after the data")
 
     def flush(self, batch: Batch, data) -> None:
         outcomes, batch.finished = batch.finished, []
         self._step(batch, outcomes, None)
 
-    def _step(self, batch: Batch, outcomes: list[ledger.Outcome], begin: int | None):
+    def _step(self, batch: Batch, outcomes: list[writing.Outcome], begin: int | None):
         """Writer.step, checking that the outcomes changed only rows the batch still held."""
         before = self._ledger()
         answer = batch.writer.step(outcomes, begin)
@@ -408,7 +408,7 @@ class LedgerMachine(RuleBasedStateMachine):
         for batch in list(self.live):  # the live batches get their replies and end
             for row in batch.in_flight:
                 self.arrived[row] += 1
-                batch.finished.append(ledger.Outcome(row, DeliveryStatus.SENT))
+                batch.finished.append(writing.Outcome(row, DeliveryStatus.SENT))
             batch.in_flight = []
             self._end(batch)
         if self._edition_status() == EditionStatus.PAUSED:
