@@ -115,3 +115,26 @@ def test_with_origins_set_only_their_forms_are_taken(embed_settings, sqlite_sess
         assert "not on a site allowed to sign people up" in answer.text
         assert 'action="/subscribe/tech-and-science"' in answer.text and 'value="o@example.org"' in answer.text
         assert subscription(sqlite_session, "o@example.org") is None
+
+
+def test_a_local_time_lists_form_asks_for_the_zone_and_the_reader_gets_it(client, smtp_server, sqlite_session,
+                                                                         web_settings):
+    from lxml import html
+
+    from digest.models import DigestList
+    from digest.web.staff.lists import embed_snippet
+
+    tech = sqlite_session.exec(select(DigestList).where(DigestList.slug == "tech-and-science")).one()
+    tech.deliver_at = "local"
+    sqlite_session.add(tech)
+    sqlite_session.commit()
+    form = html.fragment_fromstring(embed_snippet(web_settings, tech))
+    zone = form.xpath("//label/select[@name='timezone']")[0]
+    assert zone.xpath(".//option[@selected]/@value") == [tech.timezone]
+    assert "Asia/Tokyo" in zone.xpath(".//option/@value") and not form.xpath("//*[@id]")
+
+    answer = post(client, email="tokyo@example.org", timezone="Asia/Tokyo")
+    assert answer.status_code == 200 and "<h1>Check your inbox</h1>" in answer.text
+    sqlite_session.expire_all()
+    reader = sqlite_session.exec(select(Subscriber).where(Subscriber.email == "tokyo@example.org")).one()
+    assert reader.timezone == "Asia/Tokyo"

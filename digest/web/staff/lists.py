@@ -8,6 +8,7 @@ from collections.abc import Callable
 from fastapi import APIRouter, Depends, Request
 from sqlmodel import Session, select
 
+from digest import zones
 from digest.models import DigestList, StaffUser
 from digest.schedule import next_slot
 from digest.send import waves
@@ -25,7 +26,8 @@ anyone = require()
 def embed_snippet(settings: Settings, digest_list: DigestList) -> str:
     """The HTML of the list's embeddable sign-up form (templates/web/embed_form.html)."""
     return templates.get_template("embed_form.html").render(
-        digest_list=digest_list, action=f"{settings.public_url}/embed/{digest_list.slug}/subscribe")
+        digest_list=digest_list, action=f"{settings.public_url}/embed/{digest_list.slug}/subscribe",
+        zone_groups=zones.choices(digest_list.timezone))
 
 
 @router.get("/lists")
