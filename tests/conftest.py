@@ -4,6 +4,7 @@ DIGEST_TEST_REQUIRE_SERVICES=1 (as CI sets) a missing one fails the run instead 
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import uuid
@@ -51,6 +52,18 @@ def development_environment():
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DIGEST_ENVIRONMENT", "development")
         yield
+
+
+@pytest.fixture(autouse=True)
+def no_log_handler_left_behind():
+    """A command run in-process sets up logging for the whole process (digest.logs); take
+    it down after the test, or a server thread's late records reach the terminal."""
+    yield
+    from digest import logs
+
+    if logs._handler is not None:
+        logging.getLogger().removeHandler(logs._handler)
+        logs._handler = None
 
 
 def make_settings(tmp_path: Path, database_url: str, **overrides) -> Settings:
