@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from email.utils import parseaddr
 
 from digest.bounces.findings import Finding, Kind
-from digest.mail.errors import Bounce
-from digest.mail.replies import Stage, enhanced_status, judge
+from digest.bounces.verdict import Evidence, verdict
 
 #: How old a signed timestamp may be (and how far in the future a skewed clock may put
 #: it); a captured post replayed later than this is refused.
@@ -115,7 +114,6 @@ def angle_id(value: str | None) -> str | None:
     return (value if value.startswith("<") else f"<{value}>") if value else None
 
 
-_REPLY = re.compile(r"(?:smtp;\s*)?([245]\d\d)(?:[\s-]+|$)(.*)", re.IGNORECASE | re.DOTALL)
 _STATUS = re.compile(r"\b([245]\.\d{1,3}\.\d{1,3})\b")
 
 
@@ -133,14 +131,11 @@ def status_field(mapping: dict, key: str, where: str, reply: str = "") -> str | 
 
 def judged(reply: str, status: str | None = None, code: int | None = None) -> Kind:
     """The kind of a failure a provider calls permanent, judged from the remote server's
-    reply as the send path judges its own (:func:`digest.mail.replies.judge`): HARD only
-    when it says the mailbox or domain is gone; a full mailbox, a policy block or a 4xx is
-    SOFT. Providers call many blocks "permanent" or "bounce"; the reply says better."""
-    reply = " ".join(reply.split())
-    if match := _REPLY.fullmatch(reply):
-        code, reply = code or int(match.group(1)), match.group(2)
-    if status and enhanced_status(reply) is None:
-        reply = f"{status} {reply}"
-    status = enhanced_status(reply)
-    code = code or (450 if (status or "5").startswith("4") else 550)
-    return Kind.HARD if isinstance(judge(code, reply, Stage.RCPT), Bounce) else Kind.SOFT
+    reply as a bounce mail's is (:func:`digest.bounces.verdict.verdict`): HARD only when it
+    says the mailbox or domain is gone; a full mailbox, a policy block or a 4xx is SOFT.
+    Providers call many blocks "permanent" or "bounce"; the reply says better."""
+    reply = " ".join(reply.split()).removeprefix("smtp;").strip()
+    if code and not reply.startswith(str(code)):
+        reply = f"{code} {reply}"
+    kind, _, _ = verdict(Evidence(None, status=status, diagnostic=reply))
+    return Kind.SOFT if kind is Kind.IGNORE else kind
