@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
-from functools import lru_cache
 
+from digest import keyed
 from digest.settings import Settings
 
 _TAG_BYTES = 10
@@ -29,14 +28,8 @@ _ID_BYTES = 8     # ids up to 2**64 - 1
 MAX_TOKEN = -(-(1 + 2 * _ID_BYTES + _TAG_BYTES) * 8 // 5)
 
 
-@lru_cache(maxsize=4)
-def _key(secret_key: str) -> bytes:
-    return hashlib.sha256(b"digest.verp\0" + secret_key.encode()).digest()
-
-
 def _tag(secret_key: str, payload: bytes) -> bytes:
-    # Keyed BLAKE2b is a MAC in its own right, and cheaper per message than HMAC.
-    return hashlib.blake2b(payload, key=_key(secret_key), digest_size=_TAG_BYTES).digest()
+    return keyed.tag(secret_key, "verp", payload, _TAG_BYTES)
 
 
 def _int_bytes(value: int) -> bytes:

@@ -15,11 +15,11 @@ and the redirect's target is that story's URL from the database: no open redirec
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+
+from digest import keyed
 
 #: The path of the redirect; the renderer writes links under it.
 PREFIX = "/r/"
@@ -38,13 +38,8 @@ class ClickClaim:
     story_id: int
 
 
-@lru_cache(maxsize=8)
-def _key(secret_key: str, purpose: str) -> bytes:
-    return hashlib.sha256(f"digest.click.{purpose}\0{secret_key}".encode()).digest()
-
-
 def _mac(secret_key: str, purpose: str, a: int, b: int) -> str:
-    digest = hashlib.blake2b(f"{a}.{b}".encode(), digest_size=12, key=_key(secret_key, purpose)).digest()
+    digest = keyed.tag(secret_key, f"click.{purpose}", f"{a}.{b}".encode(), 12)
     return base64.urlsafe_b64encode(digest).decode()
 
 

@@ -11,7 +11,6 @@ their old mail would open the newcomer's preferences. :func:`subscriber_for` ref
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +20,7 @@ from functools import lru_cache
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlmodel import Session
 
+from digest import keyed
 from digest.models import Subscriber
 
 
@@ -57,11 +57,6 @@ def _serializer(secret_key: str, purpose: Purpose) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret_key, salt=f"digest.{purpose}")
 
 
-@lru_cache(maxsize=4)
-def _fingerprint_key(secret_key: str) -> bytes:
-    return hashlib.sha256(b"digest.subscriber-fingerprint\0" + secret_key.encode()).digest()
-
-
 def fingerprint(secret_key: str, subscriber: Subscriber) -> str:
     """Who the subscriber is, in 11 characters: from the loaded row, no query.
 
@@ -70,8 +65,7 @@ def fingerprint(secret_key: str, subscriber: Subscriber) -> str:
     so no backend's precision can change it; the address tells apart two rows made in one
     second."""
     stamp = int(subscriber.created_at.timestamp())
-    digest = hashlib.blake2b(f"{subscriber.email}\0{stamp}".encode(), digest_size=8,
-                             key=_fingerprint_key(secret_key)).digest()
+    digest = keyed.tag(secret_key, "subscriber-fingerprint", f"{subscriber.email}\0{stamp}".encode(), 8)
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
